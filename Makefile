@@ -1,0 +1,35 @@
+# Two commands matter: `make demo` runs the platform on the demo city,
+# `make test` sets up what it needs and runs every test.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)
+export PYTHONWARNINGS := ignore::DeprecationWarning
+
+.PHONY: demo test unit lint infra install clean
+
+$(VENV)/.installed: requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $@
+
+install: $(VENV)/.installed
+
+infra: install
+	$(PY) -m tools.infra up
+
+demo: install
+	$(PY) -m tools.platform demo
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+unit: install
+	$(PY) -m pytest tests/unit -q
+
+test: install lint
+	$(PY) -m tools.infra up
+	$(PY) -m pytest tests -q
+
+clean:
+	rm -rf $(VENV) .cache .data

@@ -1,0 +1,36 @@
+"""The volunteer service's database: teams with their members, and tasks."""
+
+from pymongo import ASCENDING
+
+from shared.storage import AggregateCollection, MongoStore
+
+
+class VolunteerStore(MongoStore):
+    def __init__(self, db):
+        super().__init__(db)
+        self.tasks = AggregateCollection(db.tasks)
+
+    def ensure_indexes(self):
+        self.tasks.ensure_indexes()
+        self.db.tasks.create_index([("team_id", ASCENDING), ("status", ASCENDING)])
+
+    def save_team(self, team):
+        self.db.teams.replace_one({"_id": team["_id"]}, team, upsert=True)
+
+    def team(self, team_id):
+        return self.db.teams.find_one({"_id": team_id})
+
+    def open_task(self, task, event, event_key):
+        self.tasks.create(task, [event], handled=event_key)
+
+    def task(self, task_id):
+        return self.tasks.get(task_id)
+
+    def change_task(self, task_id, decide):
+        return self.tasks.change(task_id, decide)
+
+    def find_tasks(self, team_id, status, limit=100):
+        query = {"team_id": team_id}
+        if status:
+            query["status"] = status
+        return list(self.db.tasks.find(query, {"outbox": 0, "handled": 0}).limit(limit))

@@ -1,0 +1,120 @@
+"""HTTP entrypoints that speak JSON, carry a correlation id and never answer 500 to bad input.
+
+Errors have one shape, so a client can show every problem at once::
+
+    {"error": {"code": "invalid_fields",
+               "message": "Some fields are missing or invalid; correct them and send again.",
+               "fields": {"grid_id": ["Missing data for required field."]}}}
+"""
+
+import json
+import logging
+import time
+import uuid
+from functools import partial
+
+from eventlet.event import Event
+from marshmallow import ValidationError
+from nameko.web.handlers import HttpRequestHandler
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from shared import errors
+from shared.observability import HTTP_LATENCY, HTTP_REQUESTS
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+
+STATUS = {
+    errors.InvalidFields: 422,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Forbidden: 403,
+}
+
+
+class ApiError(errors.DomainError):
+    """An error that only exists at the HTTP boundary (malformed or oversized bodies)."""
+
+    def __init__(self, status, code, message):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+def json_response(payload, status=200, headers=None):
+    return Response(json.dumps(payload, ensure_ascii=False, default=str), status=status,
+                    headers=headers, mimetype="application/json")
+
+
+def error_response(status, code, message, fields=None):
+    body = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return json_response({"error": body}, status=status)
+
+
+def load_json(request, schema, max_bytes=MAX_BODY_BYTES):
+    """Parse and validate a JSON body; raise a clear error rather than store half of it."""
+    if request.mimetype != "application/json":
+        raise ApiError(415, "unsupported_media_type",
+                       "Send the body as JSON with 'Content-Type: application/json'.")
+    too_large = ApiError(413, "body_too_large",
+                         f"The body exceeds the limit of {max_bytes} bytes; send attachments "
+                         "by reference, not inline.")
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise too_large
+    # Without a Content-Length (chunked), werkzeug stops reading at this limit.
+    request.max_content_length = max_bytes
+    try:
+        document = json.loads(request.get_data())
+    except HTTPException:
+        raise too_large from None
+    except ValueError as exc:
+        raise ApiError(400, "malformed_json",
+                       f"The body is not valid JSON ({exc}); fix the syntax and send again.") from None
+    if not isinstance(document, dict):
+        raise ApiError(400, "malformed_json", "The body must be a JSON object, not "
+                       f"{type(document).__name__}.")
+    try:
+        return schema.load(document)
+    except ValidationError as exc:
+        raise errors.InvalidFields(
+            "Some fields are missing or invalid; correct them and send again.",
+            fields=exc.messages) from None
+
+
+class HttpEntrypoint(HttpRequestHandler):
+    def handle_request(self, request):
+        correlation_id = request.headers.get("X-Correlation-Id") or uuid.uuid4().hex
+        started = time.perf_counter()
+        request.shallow = False
+        try:
+            args, kwargs = self.get_entrypoint_parameters(request)
+            self.check_signature(args, kwargs)
+            done = Event()
+            self.container.spawn_worker(
+                self, args, kwargs, context_data={"correlation_id": correlation_id},
+                handle_result=partial(self.handle_result, done))
+            response = self.response_from_result(done.wait())
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
+            response = self.response_from_exception(exc)
+        response.headers["X-Correlation-Id"] = correlation_id
+        HTTP_REQUESTS.labels(self.method, self.url, response.status_code).inc()
+        HTTP_LATENCY.labels(self.method, self.url).observe(time.perf_counter() - started)
+        return response
+
+    def response_from_exception(self, exc):
+        if isinstance(exc, ApiError):
+            return error_response(exc.status, exc.code, exc.message)
+        for cls, status in STATUS.items():
+            if isinstance(exc, cls):
+                return error_response(status, exc.code, exc.message, exc.fields)
+        log.error("unexpected error answering %s %s", self.method, self.url, exc_info=exc)
+        return error_response(500, "internal_error",
+                              "Something went wrong on our side; try again, and if it "
+                              "persists report the X-Correlation-Id header to the operators.")
+
+
+http = HttpEntrypoint.decorator

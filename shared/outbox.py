@@ -1,0 +1,103 @@
+"""The outbox relay: moves events from aggregate documents to RabbitMQ, confirmed.
+
+At-least-once: an event leaves the document only after the broker has
+confirmed it, so a crash between publish and removal publishes it again, and
+consumers are idempotent on the event's (source, id). Before its first
+publish the relay declares every consumer queue the catalogue lists for the
+events this service produces, so nothing is published into the void.
+"""
+
+import logging
+
+import eventlet
+from eventlet.queue import Empty, LightQueue
+from nameko.extensions import DependencyProvider
+
+from shared.broker import Broker, sleep_backoff
+from shared.catalogue import CATALOGUE
+from shared.observability import EVENTS_PUBLISHED, OUTBOX_FAILURES
+from shared.storage import database
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.5
+BATCH = 200
+
+
+class OutboxRelay(DependencyProvider):
+    def __init__(self, *collections):
+        self.collections = collections
+
+    def setup(self):
+        self.db = database(self.container)
+        self.broker = Broker(self.container.config["AMQP_URI"])
+        self.wakeups = LightQueue(maxsize=1)
+        self.running = False
+        self.declared = False
+
+    def start(self):
+        self.running = True
+        self.container.spawn_managed_thread(self._run, identifier="outbox-relay")
+
+    def stop(self):
+        self.running = False
+        self.wake()
+
+    def kill(self):
+        self.running = False
+
+    def worker_teardown(self, worker_ctx):
+        # Most workers just wrote an outbox; publish now rather than at the next poll.
+        self.wake()
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def wake(self):
+        if self.wakeups.empty():
+            self.wakeups.put_nowait(True)
+
+    def ready(self):
+        return self.declared
+
+    def _run(self):
+        failures = 0
+        while self.running:
+            try:
+                if not self.declared:
+                    produced = CATALOGUE.produced_by(self.container.service_name)
+                    self.broker.declare_consumers(CATALOGUE, produced)
+                    self.declared = True
+                while self.relay_once() and self.running:
+                    eventlet.sleep(0)
+                failures = 0
+            except Exception:
+                failures += 1
+                OUTBOX_FAILURES.inc()
+                log.exception("outbox relay pass failed; retrying (attempt %d)", failures)
+                self.broker.reset()
+                self.declared = False
+                sleep_backoff(failures)
+                continue
+            try:
+                self.wakeups.get(timeout=POLL_SECONDS)
+            except Empty:
+                pass
+
+    def relay_once(self):
+        """Publish one batch of pending events; True if there may be more."""
+        busy = False
+        for name in self.collections:
+            collection = self.db[name]
+            docs = list(collection.find({"outbox_pending": True}, {"outbox": 1}).limit(BATCH))
+            for doc in docs:
+                events = doc.get("outbox", [])
+                for event in events:
+                    self.broker.publish_event(event)
+                    EVENTS_PUBLISHED.labels(event["type"]).inc()
+                if events:
+                    collection.update_one({"_id": doc["_id"]}, {"$pullAll": {"outbox": events}})
+                collection.update_one({"_id": doc["_id"], "outbox": {"$size": 0}},
+                                      {"$set": {"outbox_pending": False}})
+            busy = busy or len(docs) == BATCH
+        return busy

@@ -1,0 +1,116 @@
+"""MongoDB access: one database per service, aggregates that carry their own outbox.
+
+FerretDB (the embedded default) has no multi-document transactions, so every
+state change and the events it causes are written in ONE single-document
+update: the document holds its pending events in ``outbox`` (flagged by
+``outbox_pending`` so the relay finds them through an index), its
+optimistic-lock ``version``, and ``handled``, the keys of the events already
+applied to it. Because the record of a handled event lives in the same
+document as its effect, a redelivered event can never apply twice, even if the
+process dies between any two lines.
+"""
+
+from nameko.extensions import DependencyProvider
+from pymongo import ASCENDING, MongoClient
+from pymongo.errors import DuplicateKeyError
+
+from shared.domain import Change
+from shared.errors import Conflict
+
+_clients = {}
+
+
+def database(container):
+    """The service's own database; one pooled client per process and URI."""
+    uri = container.config["MONGO_URI"]
+    if uri not in _clients:
+        _clients[uri] = MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000)
+    prefix = container.config.get("DATABASE_PREFIX") or ""
+    return _clients[uri][f"{prefix}{container.service_name}"]
+
+
+class MongoStore:
+    """Base of each service's store: it owns its collections and their indexes."""
+
+    def __init__(self, db):
+        self.db = db
+
+    def ensure_indexes(self):
+        """Create the indexes the store's queries rely on (idempotent)."""
+
+    def ping(self):
+        self.db.command("ping")
+
+
+class Storage(DependencyProvider):
+    """Hands each worker the service's store, bound to the service's own database."""
+
+    def __init__(self, store_class):
+        self.store_class = store_class
+
+    def setup(self):
+        self.store = self.store_class(database(self.container))
+        self.store.ensure_indexes()
+
+    def get_dependency(self, worker_ctx):
+        return self.store
+
+
+class AggregateCollection:
+    """A collection of aggregates whose documents carry version, outbox and handled keys."""
+
+    MAX_ATTEMPTS = 50
+
+    def __init__(self, collection):
+        self.collection = collection
+
+    def ensure_indexes(self):
+        self.collection.create_index([("outbox_pending", ASCENDING)])
+
+    def get(self, id):
+        return self.collection.find_one({"_id": id})
+
+    def create(self, doc, events=(), handled=None):
+        """Insert a new aggregate with its first events; False if it already exists."""
+        doc = dict(doc, version=1, outbox=list(events), outbox_pending=bool(events),
+                   handled=[handled] if handled else [])
+        try:
+            self.collection.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def change(self, id, decide, handled=None):
+        """Get, act, save: apply ``decide(doc) -> Change | None`` under an optimistic lock.
+
+        ``handled`` is the key of the event being applied, if any; a document
+        that already lists it is left alone. Returns the document as saved, or
+        None when there is no such document.
+        """
+        for _ in range(self.MAX_ATTEMPTS):
+            doc = self.get(id)
+            if doc is None:
+                return None
+            if handled and handled in doc.get("handled", []):
+                return doc
+            change = decide(doc)
+            if change is None and not handled:
+                return doc
+            change = change or Change()
+            update = {"$inc": {"version": 1}, "$set": dict(change.set)}
+            push = {name: {"$each": list(values)} for name, values in change.push.items()}
+            if change.events:
+                push["outbox"] = {"$each": list(change.events)}
+                update["$set"]["outbox_pending"] = True
+            if handled:
+                push["handled"] = {"$each": [handled]}
+            if push:
+                update["$push"] = push
+            if not update["$set"]:
+                del update["$set"]
+            saved = self.collection.find_one_and_update(
+                {"_id": id, "version": doc["version"]}, update, return_document=True,
+            )
+            if saved is not None:
+                return saved
+        raise Conflict(f"{id} kept changing under concurrent updates; try again")

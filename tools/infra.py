@@ -1,0 +1,153 @@
+"""Bring up the two real components the platform stands on, on this machine.
+
+- RabbitMQ: one already listening on 5672, else Debian's ``rabbitmq-server``
+  (installed with apt when missing) started detached.
+- A MongoDB-wire server: ``MONGO_URI`` when set, else a ``mongod`` on PATH,
+  else FerretDB 1.24.2 over SQLite, built from the pinned module in
+  ``tools/ferretdb`` into the git-ignored ``.cache/bin``.
+
+Everything listens on loopback only and keeps its data under ``.data/``.
+Usage: ``python -m tools.infra up`` prints the URIs to export.
+"""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache"
+DATA = ROOT / ".data"
+FERRETDB = CACHE / "bin" / "ferretdb"
+AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+MONGO_PORT = 27017
+
+
+def log(msg):
+    print(f"[infra] {msg}", file=sys.stderr, flush=True)
+
+
+def listening(port, host="127.0.0.1"):
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def wait_for_port(port, what, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if listening(port):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} within {timeout}s")
+
+
+def ensure_rabbitmq():
+    if listening(5672):
+        return AMQP_URI
+    if not shutil.which("rabbitmq-server"):
+        log("installing rabbitmq-server from Debian (one time)")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "rabbitmq-server"],
+            check=True, env=env, stdout=subprocess.DEVNULL,
+        )
+    log("starting rabbitmq-server")
+    # Loopback only: the guest user is only allowed from localhost anyway.
+    env = dict(os.environ, RABBITMQ_NODE_IP_ADDRESS="127.0.0.1")
+    subprocess.run(["rabbitmq-server", "-detached"], check=True, env=env)
+    subprocess.run(["rabbitmqctl", "await_startup", "--timeout", "120"], check=True,
+                   stdout=subprocess.DEVNULL)
+    subprocess.run(["rabbitmq-plugins", "enable", "rabbitmq_management"], check=True,
+                   stdout=subprocess.DEVNULL)
+    wait_for_port(5672, "RabbitMQ")
+    return AMQP_URI
+
+
+# FerretDB 1.x applies update, findAndModify and delete as query, change in Go,
+# write back, with nothing stopping two connections from interleaving: on this
+# machine 500 concurrent $inc of one document left it at 12. Real MongoDB
+# makes each single-document write atomic, and the platform's outbox and
+# optimistic locking rely on that, so our build serialises those three commands
+# (tests/integration/test_database_atomicity.py proves it).
+ATOMIC_WRITES = ("msg_update.go", "msg_findandmodify.go", "msg_delete.go")
+WRITE_LOCK_GO = """package handler
+
+import "sync"
+
+// writeMu makes each read-modify-write command atomic with respect to the others.
+var writeMu sync.Mutex
+"""
+
+
+def build_ferretdb():
+    if FERRETDB.exists():
+        return
+    log("building FerretDB 1.24.2 from the Go module proxy (one time, about 2 minutes)")
+    module_dir = ROOT / "tools" / "ferretdb"
+    info = subprocess.run(["go", "mod", "download", "-json", "github.com/FerretDB/FerretDB"],
+                          cwd=module_dir, check=True, capture_output=True, text=True)
+    source = CACHE / "ferretdb-src"
+    shutil.rmtree(source, ignore_errors=True)
+    shutil.copytree(json.loads(info.stdout)["Dir"], source)
+    subprocess.run(["chmod", "-R", "u+w", str(source)], check=True)
+    handler = source / "internal" / "handler"
+    (handler / "zz_write_lock.go").write_text(WRITE_LOCK_GO)
+    for name in ATOMIC_WRITES:
+        path = handler / name
+        code, n = re.subn(r"(func \(h \*Handler\) Msg\w+\(connCtx context.Context, msg \*wire.OpMsg\) "
+                          r"\(\*wire.OpMsg, error\) \{\n)",
+                          r"\1\twriteMu.Lock()\n\tdefer writeMu.Unlock()\n\n", path.read_text())
+        if n != 1:
+            raise RuntimeError(f"could not patch {path}: FerretDB's source is not what we expect")
+        path.write_text(code)
+    build = CACHE / "ferretdb-build"
+    shutil.rmtree(build, ignore_errors=True)
+    shutil.copytree(module_dir, build)
+    subprocess.run(["go", "mod", "edit", f"-replace=github.com/FerretDB/FerretDB={source}"],
+                   cwd=build, check=True)
+    FERRETDB.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["go", "build", "-mod=mod", "-o", str(FERRETDB), "."], cwd=build, check=True)
+
+
+def ensure_mongo():
+    if os.environ.get("MONGO_URI"):
+        return os.environ["MONGO_URI"]
+    uri = f"mongodb://127.0.0.1:{MONGO_PORT}/"
+    if listening(MONGO_PORT):
+        return uri
+    DATA.mkdir(exist_ok=True)
+    if shutil.which("mongod"):
+        (DATA / "mongod").mkdir(exist_ok=True)
+        cmd = ["mongod", "--bind_ip", "127.0.0.1", "--port", str(MONGO_PORT),
+               "--dbpath", str(DATA / "mongod")]
+        logfile = DATA / "mongod.log"
+    else:
+        build_ferretdb()
+        (DATA / "ferretdb").mkdir(exist_ok=True)
+        cmd = [str(FERRETDB), f"--sqlite-url=file:{DATA / 'ferretdb'}/",
+               f"--listen-addr=127.0.0.1:{MONGO_PORT}"]
+        logfile = DATA / "ferretdb.log"
+    log(f"starting {Path(cmd[0]).name} (log: {logfile})")
+    with open(logfile, "ab") as out:
+        subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    wait_for_port(MONGO_PORT, Path(cmd[0]).name)
+    return uri
+
+
+def up():
+    """Ensure both components run; return the environment the services need."""
+    return {"AMQP_URI": ensure_rabbitmq(), "MONGO_URI": ensure_mongo()}
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["up"]:
+        sys.exit("usage: python -m tools.infra up")
+    for key, value in up().items():
+        print(f"export {key}={value}")

@@ -1,0 +1,103 @@
+"""Run the four services, each as its own process, as each runs in its own pod.
+
+    python -m tools.platform demo     infra + services + the demo city, until Ctrl-C
+
+The end-to-end tests use ``Platform`` the same way, on their own ports, their
+own RabbitMQ virtual host and their own databases.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from tools import infra
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = {"grid": "GridService", "petition": "PetitionService",
+            "volunteer": "VolunteerService", "funding": "FundingService"}
+DEMO_PORTS = {"grid": 8001, "petition": 8002, "volunteer": 8003, "funding": 8004}
+
+
+class Platform:
+    def __init__(self, env, ports, log_dir):
+        self.env = env
+        self.ports = ports
+        self.log_dir = Path(log_dir)
+        self.processes = {}
+
+    def url(self, service):
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start(self, service):
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, **self.env, PYTHONPATH=str(ROOT), PYTHONWARNINGS="ignore",
+                   WEB_SERVER_ADDRESS=f"127.0.0.1:{self.ports[service]}")
+        with open(self.log_dir / f"{service}.log", "ab") as log:
+            self.processes[service] = subprocess.Popen(
+                [sys.executable, "-m", "nameko", "run", "--config", "deploy/nameko.yaml",
+                 f"services.{service}.service:{SERVICES[service]}"],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def start_all(self, timeout=90):
+        for service in SERVICES:
+            self.start(service)
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout=90):
+        deadline = time.monotonic() + timeout
+        waiting = set(self.processes)
+        while waiting:
+            for service in list(waiting):
+                if self.processes[service].poll() is not None:
+                    raise RuntimeError(f"{service} exited; see {self.log_dir / service}.log")
+                try:
+                    if requests.get(self.url(service) + "/readyz", timeout=1).status_code == 200:
+                        waiting.discard(service)
+                except requests.ConnectionError:
+                    pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not ready after {timeout}s: {sorted(waiting)}; "
+                                   f"see the logs in {self.log_dir}")
+            time.sleep(0.2)
+
+    def stop_all(self):
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def demo():
+    from tools import demo_city
+
+    env = infra.up()
+    platform = Platform(env, DEMO_PORTS, infra.DATA / "logs")
+    print("starting grid, petition, volunteer and funding services ...", flush=True)
+    platform.start_all()
+    try:
+        summary = demo_city.seed({s: platform.url(s) for s in SERVICES})
+        print(demo_city.WELCOME.format(**summary, **{s: platform.url(s) for s in SERVICES},
+                                       logs=platform.log_dir), flush=True)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping the services (RabbitMQ and the database keep running) ...")
+        platform.stop_all()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["demo"]:
+        sys.exit("usage: python -m tools.platform demo")
+    demo()
