@@ -16,7 +16,6 @@ from functools import partial
 from eventlet.event import Event
 from marshmallow import ValidationError
 from nameko.web.handlers import HttpRequestHandler
-from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from shared import errors
@@ -55,6 +54,20 @@ def error_response(status, code, message, fields=None):
     return json_response({"error": body}, status=status)
 
 
+def read_body(request, max_bytes, too_large):
+    """The raw body, refusing more than ``max_bytes`` before reading it all."""
+    if request.content_length is not None:
+        if request.content_length > max_bytes:
+            raise too_large
+        return request.get_data()
+    # Chunked: no length to check up front, and werkzeug will not read it, so
+    # read one byte past the limit from the server's (de-chunking) input.
+    body = request.environ["wsgi.input"].read(max_bytes + 1)
+    if len(body) > max_bytes:
+        raise too_large
+    return body
+
+
 def load_json(request, schema, max_bytes=MAX_BODY_BYTES):
     """Parse and validate a JSON body; raise a clear error rather than store half of it."""
     if request.mimetype != "application/json":
@@ -63,14 +76,8 @@ def load_json(request, schema, max_bytes=MAX_BODY_BYTES):
     too_large = ApiError(413, "body_too_large",
                          f"The body exceeds the limit of {max_bytes} bytes; send attachments "
                          "by reference, not inline.")
-    if request.content_length is not None and request.content_length > max_bytes:
-        raise too_large
-    # Without a Content-Length (chunked), werkzeug stops reading at this limit.
-    request.max_content_length = max_bytes
     try:
-        document = json.loads(request.get_data())
-    except HTTPException:
-        raise too_large from None
+        document = json.loads(read_body(request, max_bytes, too_large))
     except ValueError as exc:
         raise ApiError(400, "malformed_json",
                        f"The body is not valid JSON ({exc}); fix the syntax and send again.") from None

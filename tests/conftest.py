@@ -1,0 +1,78 @@
+"""Fixtures over the real parts: RabbitMQ and the Mongo-wire server, started by tools.infra.
+
+Every test session gets its own RabbitMQ virtual host and its own database
+prefix, so it never disturbs a running demo or another session.
+"""
+
+import eventlet
+
+# nameko's workers are green threads; plain pytest does not patch (only `nameko test` does).
+eventlet.monkey_patch()
+
+import secrets  # noqa: E402
+import string  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+from urllib.parse import quote  # noqa: E402
+
+import pytest  # noqa: E402
+from pymongo import MongoClient  # noqa: E402
+
+from tools import infra  # noqa: E402
+
+
+def poll(check, timeout=20, interval=0.05, what="the condition"):
+    """Call ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def infrastructure():
+    return infra.up()
+
+
+@pytest.fixture(scope="session")
+def amqp_uri(infrastructure):
+    vhost = "test-" + secrets.token_hex(4)
+    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True)
+    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+                   check=True)
+    yield infrastructure["AMQP_URI"] + quote(vhost, safe="")
+    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
+
+
+@pytest.fixture(scope="session")
+def mongo_client(infrastructure):
+    client = MongoClient(infrastructure["MONGO_URI"], tz_aware=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def database_prefix(mongo_client):
+    # FerretDB accepts database names of Latin letters only.
+    prefix = "t" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(6))
+    yield prefix
+    for name in mongo_client.list_database_names():
+        if name.startswith(prefix):
+            mongo_client.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def service_config(infrastructure, amqp_uri, database_prefix):
+    """The configuration each service process (or test container) runs with."""
+    return {"AMQP_URI": amqp_uri, "MONGO_URI": infrastructure["MONGO_URI"],
+            "DATABASE_PREFIX": database_prefix}
+
+
+@pytest.fixture
+def service_db(mongo_client, database_prefix):
+    """A service's own database, as the test session names it."""
+    return lambda service: mongo_client[f"{database_prefix}{service}"]

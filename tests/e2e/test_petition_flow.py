@@ -1,0 +1,143 @@
+"""A petition flows end to end: raised, dispatched, claimed, completed, settled, closed.
+
+Every service runs as its own process against the real RabbitMQ and the
+Mongo-wire server; the test speaks only HTTP, then reads each service's own
+database to see that each holds its part.
+"""
+
+from datetime import date
+
+from tests.conftest import poll
+
+DRAIN = {
+    "grid_id": "g01", "category": "drains",
+    "description": "The drain outside building 3 overflows when it rains.",
+    "location": {"lat": 30.2741, "lng": 120.1551, "address": "Building 3, Hexi"},
+    "channel": "kiosk",
+    "reporter": {"name": "Wang Fang", "phone": "13800000000"},
+}
+
+
+def raise_petition(api, body=DRAIN):
+    response = api("petition").post("/petitions", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def stage_of(api, petition_id):
+    return api("petition").get(f"/petitions/{petition_id}").json()["stage"]
+
+
+def test_a_drain_petition_is_handled_paid_for_and_closed(api, service_db):
+    year = date.today().year
+    department = f"dept:housing:public_infrastructure:{year}"
+    centre_before = api("funding").get("/accounts/centre-c-hexi").json()["balance_fen"]
+    department_before = api("funding").get(f"/accounts/{department}").json()["balance_fen"]
+
+    # A resident raises it at a kiosk; the answer is its id.
+    petition_id = raise_petition(api)
+    task_id = f"T-{petition_id}"
+
+    # The dispatcher routes drains to the repairs team, and the team gets a task.
+    task = poll(lambda: api("volunteer").get(f"/tasks/{task_id}").json().get("status") == "open"
+                and api("volunteer").get(f"/tasks/{task_id}").json(), what="the task to open")
+    assert task["team_id"] == "team-drain-repair"
+
+    # A team member claims it and completes it with hours and cost.
+    claimed = api("volunteer").post(f"/tasks/{task_id}/claim",
+                                    json={"volunteer_id": "team-drain-repair-2"})
+    assert claimed.status_code == 200, claimed.text
+    completed = api("volunteer").post(f"/tasks/{task_id}/complete", json={
+        "volunteer_id": "team-drain-repair-2", "hours": 2.5, "cost_fen": 28_000,
+        "notes": "Cleared the blockage; replaced a cracked cover."})
+    assert completed.status_code == 200, completed.text
+
+    # Funds follow the task; the petition closes.
+    poll(lambda: stage_of(api, petition_id) == "closed", what="the petition to close")
+
+    timeline = api("petition").get(f"/petitions/{petition_id}/timeline").json()["timeline"]
+    assert [step["type"] for step in timeline] == [
+        "petition.raised.v1", "petition.dispatched.v1", "task.opened.v1", "task.claimed.v1",
+        "task.completed.v1", "funds.settled.v1"]
+    assert [step["service"] for step in timeline] == [
+        "petition", "grid", "volunteer", "volunteer", "volunteer", "funding"]
+    assert all(step["event_id"] and step["at"] for step in timeline)
+    assert len({step["event_id"] for step in timeline}) == 6
+
+    # The money moved exactly once, from the department's line to the centre.
+    assert (api("funding").get("/accounts/centre-c-hexi").json()["balance_fen"]
+            == centre_before + 28_000)
+    assert (api("funding").get(f"/accounts/{department}").json()["balance_fen"]
+            == department_before - 28_000)
+
+    # Each service's own database holds its part, and only its part.
+    petition = service_db("petition").petitions.find_one({"_id": petition_id})
+    assert petition["stage"] == "closed" and petition["reporter"]["name"] == "Wang Fang"
+    dispatch = service_db("grid").dispatches.find_one({"_id": petition_id})
+    assert dispatch["handler"]["team_id"] == "team-drain-repair"
+    assert dispatch["funding"]["department_id"] == "housing"
+    task = service_db("volunteer").tasks.find_one({"_id": task_id})
+    assert task["status"] == "completed" and task["hours"] == 2.5
+    settlement = service_db("funding").transactions.find_one({"_id": f"settlement:{task_id}"})
+    assert sum(p["amount_fen"] for p in settlement["postings"]) == 0
+    assert {p["account"]: p["amount_fen"] for p in settlement["postings"]} == {
+        department: -28_000, "centre-c-hexi": 28_000}
+    assert "petitions" not in service_db("grid").list_collection_names()
+    assert "dispatches" not in service_db("petition").list_collection_names()
+
+    # Every outbox was relayed.
+    for service, collection in (("petition", "petitions"), ("grid", "dispatches"),
+                                ("volunteer", "tasks"), ("funding", "transactions")):
+        assert poll(lambda s=service, c=collection: service_db(s)[c].count_documents(
+            {"outbox_pending": True}) == 0, what=f"{service}'s outbox to drain")
+
+
+def test_public_views_never_show_the_reporter(api):
+    petition_id = raise_petition(api)
+    for path in (f"/petitions/{petition_id}", f"/petitions/{petition_id}/timeline"):
+        text = api("petition").get(path).text
+        assert "Wang Fang" not in text and "13800000000" not in text
+
+
+def test_a_matter_no_rule_covers_goes_to_the_grids_butler_team(api):
+    petition_id = raise_petition(api, dict(DRAIN, category="other", grid_id="g17"))
+    task = poll(lambda: api("volunteer").get(f"/tasks/T-{petition_id}").json().get("team_id"),
+                what="the task to open")
+    assert task == "butler-g17"
+
+
+def test_unpaid_work_closes_on_completion(api):
+    petition_id = raise_petition(api, dict(DRAIN, category="other"))
+    task_id = f"T-{petition_id}"
+    poll(lambda: api("volunteer").get(f"/tasks/{task_id}").status_code == 200, what="the task")
+    assert api("volunteer").post(f"/tasks/{task_id}/claim",
+                                 json={"volunteer_id": "g01-grid_leader"}).status_code == 200
+    assert api("volunteer").post(f"/tasks/{task_id}/complete", json={
+        "volunteer_id": "g01-grid_leader", "hours": 1, "cost_fen": 0}).status_code == 200
+    poll(lambda: stage_of(api, petition_id) == "closed", what="the petition to close")
+    assert api("funding").get("/transactions", params={"petition_id": petition_id}).json() == {
+        "transactions": []}
+
+
+def test_only_one_of_two_volunteers_claiming_at_once_wins(api):
+    from concurrent.futures import ThreadPoolExecutor
+
+    petition_id = raise_petition(api)
+    task_id = f"T-{petition_id}"
+    poll(lambda: api("volunteer").get(f"/tasks/{task_id}").status_code == 200, what="the task")
+    claimers = [f"team-drain-repair-{n}" for n in range(1, 7)]
+    with ThreadPoolExecutor(len(claimers)) as pool:
+        codes = list(pool.map(lambda v: api("volunteer").post(
+            f"/tasks/{task_id}/claim", json={"volunteer_id": v}).status_code, claimers))
+    assert sorted(codes) == [200] + [409] * (len(claimers) - 1)
+
+
+def test_every_service_reports_health_readiness_and_metrics(api):
+    for service in ("grid", "petition", "volunteer", "funding"):
+        assert api(service).get("/healthz").status_code == 200
+        assert api(service).get("/readyz").json() == {
+            "ready": True, "checks": {"broker": True, "database": True}}
+        metrics = api(service).get("/metrics").text
+        assert "http_requests_total" in metrics and "events_published_total" in metrics
+    assert 'events_handled_total{handler="dispatch",outcome="handled",type="petition.raised.v1"}' \
+        in api("grid").get("/metrics").text
