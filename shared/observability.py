@@ -2,6 +2,7 @@
 
 import json
 import logging
+import uuid
 from contextvars import ContextVar
 
 from nameko.extensions import DependencyProvider
@@ -45,10 +46,14 @@ class JsonFormatter(logging.Formatter):
 
 
 class RequestContext(DependencyProvider):
-    """The correlation id of the current worker, for logs and for the events it causes."""
+    """The correlation id of the current worker, for logs and for the events it causes.
+
+    Work that arrives without one (a timer, an operator's shell) starts a new one.
+    """
 
     def worker_setup(self, worker_ctx):
-        correlation_id.set(worker_ctx.data.get("correlation_id"))
+        worker_ctx.data.setdefault("correlation_id", uuid.uuid4().hex)
+        correlation_id.set(worker_ctx.data["correlation_id"])
 
     def get_dependency(self, worker_ctx):
         return worker_ctx.data.get("correlation_id")

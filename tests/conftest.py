@@ -4,7 +4,11 @@ Every test session gets its own RabbitMQ virtual host and its own database
 prefix, so it never disturbs a running demo or another session.
 """
 
-import eventlet
+import warnings
+
+warnings.filterwarnings("ignore", message="\nEventlet is deprecated")
+
+import eventlet  # noqa: E402
 
 # nameko's workers are green threads; plain pytest does not patch (only `nameko test` does).
 eventlet.monkey_patch()
@@ -38,13 +42,29 @@ def infrastructure():
     return infra.up()
 
 
-@pytest.fixture(scope="session")
-def amqp_uri(infrastructure):
+def new_vhost(infrastructure):
     vhost = "test-" + secrets.token_hex(4)
     subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True)
     subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
                    check=True)
-    yield infrastructure["AMQP_URI"] + quote(vhost, safe="")
+    return vhost, infrastructure["AMQP_URI"] + quote(vhost, safe="")
+
+
+def new_database_prefix():
+    # FerretDB accepts database names of Latin letters only.
+    return "t" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(6))
+
+
+def drop_databases(client, prefix):
+    for name in client.list_database_names():
+        if name.startswith(prefix):
+            client.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def amqp_uri(infrastructure):
+    vhost, uri = new_vhost(infrastructure)
+    yield uri
     subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
 
 
@@ -57,12 +77,9 @@ def mongo_client(infrastructure):
 
 @pytest.fixture(scope="session")
 def database_prefix(mongo_client):
-    # FerretDB accepts database names of Latin letters only.
-    prefix = "t" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(6))
+    prefix = new_database_prefix()
     yield prefix
-    for name in mongo_client.list_database_names():
-        if name.startswith(prefix):
-            mongo_client.drop_database(name)
+    drop_databases(mongo_client, prefix)
 
 
 @pytest.fixture(scope="session")
