@@ -8,6 +8,7 @@ events this service produces, so nothing is published into the void.
 """
 
 import logging
+import time
 
 import eventlet
 from eventlet.queue import Empty, LightQueue
@@ -16,7 +17,7 @@ from nameko.extensions import DependencyProvider
 from shared.broker import Broker, sleep_backoff
 from shared.catalogue import CATALOGUE
 from shared.observability import EVENTS_PUBLISHED, OUTBOX_FAILURES
-from shared.storage import database
+from shared.storage import UNRELAYED, database
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +26,16 @@ BATCH = 200
 
 
 class OutboxRelay(DependencyProvider):
+    """Publishes what this process just wrote at once, and sweeps for anything
+    left pending (by a crash, or by another replica) every ``OUTBOX_SWEEP_SECONDS``."""
+
     def __init__(self, *collections):
         self.collections = collections
 
     def setup(self):
         self.db = database(self.container)
         self.broker = Broker(self.container.config["AMQP_URI"])
+        self.sweep_seconds = float(self.container.config.get("OUTBOX_SWEEP_SECONDS", 10))
         self.wakeups = LightQueue(maxsize=1)
         self.running = False
         self.declared = False
@@ -62,14 +67,18 @@ class OutboxRelay(DependencyProvider):
 
     def _run(self):
         failures = 0
+        next_sweep = 0.0
         while self.running:
             try:
                 if not self.declared:
                     produced = CATALOGUE.produced_by(self.container.service_name)
                     self.broker.declare_consumers(CATALOGUE, produced)
                     self.declared = True
-                while self.relay_once() and self.running:
-                    eventlet.sleep(0)
+                self.relay_written()
+                if time.monotonic() >= next_sweep:
+                    while self.sweep() and self.running:
+                        eventlet.sleep(0)
+                    next_sweep = time.monotonic() + self.sweep_seconds
                 failures = 0
             except Exception:
                 failures += 1
@@ -77,6 +86,7 @@ class OutboxRelay(DependencyProvider):
                 log.exception("outbox relay pass failed; retrying (attempt %d)", failures)
                 self.broker.reset()
                 self.declared = False
+                next_sweep = 0.0  # what this pass took from UNRELAYED is found by the sweep
                 sleep_backoff(failures)
                 continue
             try:
@@ -84,20 +94,30 @@ class OutboxRelay(DependencyProvider):
             except Empty:
                 pass
 
-    def relay_once(self):
-        """Publish one batch of pending events; True if there may be more."""
-        busy = False
+    def relay_written(self):
+        for name, ids in UNRELAYED.take().items():
+            for id in ids:
+                doc = self.db[name].find_one({"_id": id}, {"outbox": 1})
+                if doc is not None:
+                    self.relay(self.db[name], doc)
+
+    def sweep(self):
+        """Publish one batch of whatever is pending; True if there may be more."""
+        more = False
         for name in self.collections:
             collection = self.db[name]
             docs = list(collection.find({"outbox_pending": True}, {"outbox": 1}).limit(BATCH))
             for doc in docs:
-                events = doc.get("outbox", [])
-                for event in events:
-                    self.broker.publish_event(event)
-                    EVENTS_PUBLISHED.labels(event["type"]).inc()
-                if events:
-                    collection.update_one({"_id": doc["_id"]}, {"$pullAll": {"outbox": events}})
-                collection.update_one({"_id": doc["_id"], "outbox": {"$size": 0}},
-                                      {"$set": {"outbox_pending": False}})
-            busy = busy or len(docs) == BATCH
-        return busy
+                self.relay(collection, doc)
+            more = more or len(docs) == BATCH
+        return more
+
+    def relay(self, collection, doc):
+        events = doc.get("outbox", [])
+        for event in events:
+            self.broker.publish_event(event)
+            EVENTS_PUBLISHED.labels(event["type"]).inc()
+        if events:
+            collection.update_one({"_id": doc["_id"]}, {"$pullAll": {"outbox": events}})
+        collection.update_one({"_id": doc["_id"], "outbox": {"$size": 0}},
+                              {"$set": {"outbox_pending": False}})

@@ -10,6 +10,8 @@ document as its effect, a redelivered event can never apply twice, even if the
 process dies between any two lines.
 """
 
+from collections import defaultdict
+
 from nameko.extensions import DependencyProvider
 from pymongo import ASCENDING, MongoClient
 from pymongo.errors import DuplicateKeyError
@@ -18,6 +20,25 @@ from shared.domain import Change
 from shared.errors import Conflict
 
 _clients = {}
+
+
+class Unrelayed:
+    """The aggregates this process has just given events, so the relay can go
+    straight to them by id rather than search for pending outboxes: FerretDB
+    answers that search by scanning the whole collection."""
+
+    def __init__(self):
+        self.ids = defaultdict(set)
+
+    def add(self, collection, id):
+        self.ids[collection].add(id)
+
+    def take(self):
+        taken, self.ids = self.ids, defaultdict(set)
+        return taken
+
+
+UNRELAYED = Unrelayed()
 
 
 def database(container):
@@ -78,6 +99,8 @@ class AggregateCollection:
             self.collection.insert_one(doc)
         except DuplicateKeyError:
             return False
+        if events:
+            UNRELAYED.add(self.collection.name, doc["_id"])
         return True
 
     def change(self, id, decide, handled=None):
@@ -112,5 +135,7 @@ class AggregateCollection:
                 {"_id": id, "version": doc["version"]}, update, return_document=True,
             )
             if saved is not None:
+                if change.events:
+                    UNRELAYED.add(self.collection.name, id)
                 return saved
         raise Conflict(f"{id} kept changing under concurrent updates; try again")
