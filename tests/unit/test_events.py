@@ -56,3 +56,12 @@ def test_every_catalogued_consumer_names_a_method_of_its_service():
         assert event_type.producer in services
         for service, method in event_type.consumers:
             assert callable(getattr(services[service], method, None)), (service, method)
+
+
+def test_the_readme_event_catalogue_is_generated_from_the_catalogue():
+    from pathlib import Path
+
+    from tools.catalogue_doc import table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert table() in readme, "regenerate with: python -m tools.catalogue_doc"
