@@ -62,8 +62,14 @@ def ensure_rabbitmq():
     # Loopback only: the guest user is only allowed from localhost anyway.
     env = dict(os.environ, RABBITMQ_NODE_IP_ADDRESS="127.0.0.1")
     subprocess.run(["rabbitmq-server", "-detached"], check=True, env=env)
-    subprocess.run(["rabbitmqctl", "await_startup", "--timeout", "120"], check=True,
-                   stdout=subprocess.DEVNULL)
+    # Right after -detached the node may not have registered yet, and await_startup
+    # then fails at once instead of waiting: ask again until the deadline.
+    deadline = time.monotonic() + 120
+    while subprocess.run(["rabbitmqctl", "await_startup", "--timeout", "30"],
+                         capture_output=True).returncode != 0:
+        if time.monotonic() > deadline:
+            raise RuntimeError("RabbitMQ did not start within 120 s; see /var/log/rabbitmq/")
+        time.sleep(1)
     subprocess.run(["rabbitmq-plugins", "enable", "rabbitmq_management"], check=True,
                    stdout=subprocess.DEVNULL)
     wait_for_port(5672, "RabbitMQ")

@@ -1,10 +1,9 @@
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
+
+from shared.schemas import Strict
 
 
-class Allocation(Schema):
-    class Meta:
-        unknown = RAISE
-
+class Allocation(Strict):
     allocation_id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$"))
     department_id = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9_-]{1,40}$"))
     budget_line = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9_-]{1,40}$"))

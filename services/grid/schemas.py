@@ -1,11 +1,7 @@
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from services.grid.domain import ANY, COMMUNITY_TYPES
-
-
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
+from shared.schemas import Strict
 
 
 class Community(Strict):

@@ -2,12 +2,10 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from services.petition.domain import CATEGORIES, CHANNELS
 from shared.catalogue import Location
+from shared.schemas import Strict
 
 
-class Reporter(Schema):
-    class Meta:
-        unknown = RAISE
-
+class Reporter(Strict):
     name = fields.String(load_default=None, validate=validate.Length(min=1, max=50))
     phone = fields.String(load_default=None, validate=validate.Regexp(
         r"^\+?[0-9][0-9 -]{4,19}$", error="Give a phone number of 5 to 20 digits."))
@@ -19,10 +17,7 @@ class Reporter(Schema):
             raise ValidationError("Give your name, or set anonymous to true.", "name")
 
 
-class RaisePetition(Schema):
-    class Meta:
-        unknown = RAISE
-
+class RaisePetition(Strict):
     grid_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
     description = fields.String(required=True, validate=validate.Length(min=5, max=2000))

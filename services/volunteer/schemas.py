@@ -1,9 +1,6 @@
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
-
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
+from shared.schemas import Strict
 
 
 class Member(Strict):
