@@ -93,6 +93,11 @@ def load_json(request, schema, max_bytes=MAX_BODY_BYTES):
 
 
 class HttpEntrypoint(HttpRequestHandler):
+    def __init__(self, method, url, **kwargs):
+        # A refused request is the caller's to fix: nameko logs it as a warning, not an error.
+        kwargs.setdefault("expected_exceptions", (errors.DomainError,))
+        super().__init__(method, url, **kwargs)
+
     def handle_request(self, request):
         correlation_id = request.headers.get("X-Correlation-Id") or uuid.uuid4().hex
         started = time.perf_counter()
