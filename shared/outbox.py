@@ -95,11 +95,12 @@ class OutboxRelay(DependencyProvider):
                 pass
 
     def relay_written(self):
-        for name, ids in UNRELAYED.take().items():
-            for id in ids:
-                doc = self.db[name].find_one({"_id": id}, {"outbox": 1})
+        for name in self.collections:
+            collection = self.db[name]
+            for id in UNRELAYED.take(collection):
+                doc = collection.find_one({"_id": id, "outbox_pending": True}, {"outbox": 1})
                 if doc is not None:
-                    self.relay(self.db[name], doc)
+                    self.relay(collection, doc)
 
     def sweep(self):
         """Publish one batch of whatever is pending; True if there may be more."""

@@ -25,17 +25,18 @@ _clients = {}
 class Unrelayed:
     """The aggregates this process has just given events, so the relay can go
     straight to them by id rather than search for pending outboxes: FerretDB
-    answers that search by scanning the whole collection."""
+    answers that search by scanning the whole collection. Keyed by the
+    collection's full name (database.collection), so services sharing a process
+    (as in tests) each take only their own."""
 
     def __init__(self):
         self.ids = defaultdict(set)
 
     def add(self, collection, id):
-        self.ids[collection].add(id)
+        self.ids[collection.full_name].add(id)
 
-    def take(self):
-        taken, self.ids = self.ids, defaultdict(set)
-        return taken
+    def take(self, collection):
+        return self.ids.pop(collection.full_name, set())
 
 
 UNRELAYED = Unrelayed()
@@ -100,7 +101,7 @@ class AggregateCollection:
         except DuplicateKeyError:
             return False
         if events:
-            UNRELAYED.add(self.collection.name, doc["_id"])
+            UNRELAYED.add(self.collection, doc["_id"])
         return True
 
     def change(self, id, decide, handled=None):
@@ -136,6 +137,6 @@ class AggregateCollection:
             )
             if saved is not None:
                 if change.events:
-                    UNRELAYED.add(self.collection.name, id)
+                    UNRELAYED.add(self.collection, id)
                 return saved
         raise Conflict(f"{id} kept changing under concurrent updates; try again")
