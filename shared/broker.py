@@ -106,22 +106,25 @@ class Broker:
         self.declare(*entities)
 
     def publish(self, payload, exchange, routing_key, message_id, headers=None,
-                content_type="application/json"):
-        """Publish persistently, wait for the broker's confirm; raise Unroutable if returned."""
+                content_type="application/json", mandatory=True):
+        """Publish persistently, wait for the broker's confirm; raise Unroutable if a
+        mandatory message is returned."""
         with self.lock:
             self.returned.clear()
             self._producer().publish(
                 payload, exchange=exchange, routing_key=routing_key,
                 content_type=content_type, content_encoding="utf-8",
-                delivery_mode=2, mandatory=True, message_id=message_id,
+                delivery_mode=2, mandatory=mandatory, message_id=message_id,
                 headers=headers or {}, retry=False,
             )
             if message_id in self.returned:
                 raise Unroutable(f"no queue is bound to {exchange}/{routing_key}")
 
-    def publish_event(self, event):
+    def publish_event(self, event, mandatory=True):
+        """``mandatory`` for events the platform itself consumes: one that no queue
+        receives is a lost step. Events only outside systems may want are not."""
         self.publish(json.dumps(event), event_exchange(event["source"]).name, event["type"],
-                     event["id"])
+                     event["id"], mandatory=mandatory)
 
     def dead_letter(self, raw_body, content_type, queue, reason, message_id=None):
         """Park a message that can never be handled, with why, for an operator to look at."""

@@ -37,6 +37,7 @@ class Funding(Schema):
 
 class GridRegistered(Schema):
     grid_id = fields.String(required=True)
+    boundary = fields.Dict(load_default=None, allow_none=True)  # a GeoJSON Polygon
     name = fields.String(required=True)
     community_id = fields.String(required=True)
     community_type = fields.String(required=True)
@@ -49,10 +50,99 @@ class GridRegistered(Schema):
 class PetitionRaised(Schema):
     petition_id = fields.String(required=True)
     grid_id = fields.String(required=True)
+    community_id = fields.String(required=True)
     category = fields.String(required=True)
     description = fields.String(required=True)
     location = fields.Nested(Location, required=True)
     channel = fields.String(required=True)
+    attributes = fields.Dict(required=True)
+    attachments = fields.List(fields.Dict(), required=True)
+    duplicate_candidates = fields.List(fields.String(), required=True)
+    proposal_id = fields.String(required=True, allow_none=True)
+
+
+class PetitionStep(Schema):
+    """What every petition lifecycle event carries: whose petition, who acted, why."""
+
+    petition_id = fields.String(required=True)
+    actor = fields.String(required=True)
+    reason = fields.String(load_default=None, allow_none=True)
+
+
+class PetitionAccepted(PetitionStep):
+    """Accepted for handling (受理): the dispatcher's cue, carrying what it routes on."""
+
+    grid_id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    category = fields.String(required=True)
+    location = fields.Nested(Location, required=True)
+    round = fields.Integer(required=True)
+
+
+class PetitionRoundStep(PetitionStep):
+    round = fields.Integer(required=True)
+
+
+class PetitionSentBack(PetitionStep):
+    """Returned by its handler (退单) or reopened after a poor rating: dispatch it again."""
+
+    grid_id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    category = fields.String(required=True)
+    location = fields.Nested(Location, required=True)
+    round = fields.Integer(required=True)
+    previous_handler = fields.Nested(Handler, required=True, allow_none=True)
+
+
+class PetitionMerged(PetitionStep):
+    into = fields.String(required=True)
+
+
+class PetitionEscalated(PetitionStep):
+    level = fields.Integer(required=True)
+
+
+class PetitionVerified(PetitionStep):
+    rating = fields.Integer(required=True)
+    satisfied = fields.Boolean(required=True)
+
+
+class PetitionClosed(PetitionStep):
+    outcome = fields.String(required=True)
+
+
+class ProposalStep(Schema):
+    proposal_id = fields.String(required=True)
+    community_id = fields.String(required=True)
+    state = fields.String(required=True)
+
+
+class ProposalSubmitted(ProposalStep):
+    title = fields.String(required=True)
+
+
+class ProposalReviewed(ProposalStep):
+    decision = fields.String(required=True)
+    opinion = fields.String(required=True)
+
+
+class ProposalVoted(ProposalStep):
+    motion = fields.String(required=True)
+    members = fields.Integer(required=True)
+    present = fields.Integer(required=True)
+    in_favour = fields.Integer(required=True)
+    against = fields.Integer(required=True)
+    abstaining = fields.Integer(required=True)
+    quorate = fields.Boolean(required=True)
+    carried = fields.Boolean(required=True)
+
+
+class ProposalObjected(ProposalStep):
+    objection_id = fields.String(required=True)
+
+
+class ProposalConcluded(ProposalStep):
+    outcome = fields.String(required=True)
 
 
 class PetitionDispatched(Schema):
@@ -60,6 +150,7 @@ class PetitionDispatched(Schema):
     grid_id = fields.String(required=True)
     community_id = fields.String(required=True)
     category = fields.String(required=True)
+    round = fields.Integer(required=True)
     rule_id = fields.String(required=True)
     handler = fields.Nested(Handler, required=True)
     funding = fields.Nested(Funding, required=True, allow_none=True)
@@ -70,12 +161,14 @@ class PetitionDispatched(Schema):
 class TaskOpened(Schema):
     task_id = fields.String(required=True)
     petition_id = fields.String(required=True)
+    round = fields.Integer(required=True)
     team_id = fields.String(required=True)
 
 
 class TaskClaimed(Schema):
     task_id = fields.String(required=True)
     petition_id = fields.String(required=True)
+    round = fields.Integer(required=True)
     team_id = fields.String(required=True)
     volunteer_id = fields.String(required=True)
 
@@ -83,6 +176,7 @@ class TaskClaimed(Schema):
 class TaskCompleted(Schema):
     task_id = fields.String(required=True)
     petition_id = fields.String(required=True)
+    round = fields.Integer(required=True)
     team_id = fields.String(required=True)
     volunteer_id = fields.String(required=True)
     hours = fields.Float(required=True, validate=validate.Range(min=0))
@@ -131,21 +225,57 @@ class Catalogue:
         return type in self.by_type and (service, method) in self.by_type[type].consumers
 
 
+FOLLOW = (("petition", "follow"),)
+
 CATALOGUE = Catalogue(
     EventType("grid.registered.v1", "grid", GridRegistered, (("petition", "track_grid"),),
               "A grid was added to the registry or its details changed."),
-    EventType("petition.raised.v1", "petition", PetitionRaised, (("grid", "dispatch"),),
-              "A resident raised a petition in a grid."),
+    EventType("petition.raised.v1", "petition", PetitionRaised, (),
+              "A resident raised a petition in a grid (flagged with any likely duplicates)."),
+    EventType("petition.accepted.v1", "petition", PetitionAccepted, (("grid", "dispatch"),),
+              "The petition was accepted for handling (受理) and awaits dispatch."),
+    EventType("petition.rejected.v1", "petition", PetitionStep, (("petition", "close_merged"),),
+              "The petition was rejected, with the reason; petitions merged into it close too."),
+    EventType("petition.merged.v1", "petition", PetitionMerged,
+              (("petition", "absorb_duplicate"),),
+              "The petition was merged as a duplicate into another; its reporter shares that outcome."),
     EventType("petition.dispatched.v1", "grid", PetitionDispatched,
-              (("petition", "follow"), ("volunteer", "open_task")),
-              "The dispatcher chose who handles the petition, who pays and by when."),
-    EventType("task.opened.v1", "volunteer", TaskOpened, (("petition", "follow"),),
+              FOLLOW + (("volunteer", "open_task"),),
+              "The dispatcher chose who handles the petition, who pays and by when (派单)."),
+    EventType("petition.acknowledged.v1", "petition", PetitionRoundStep, (),
+              "The handler signed for the petition (签收)."),
+    EventType("petition.progressed.v1", "petition", PetitionRoundStep, (),
+              "The handler reported progress."),
+    EventType("petition.resolved.v1", "petition", PetitionRoundStep, (),
+              "The handler finished the work; the resident is asked to rate it."),
+    EventType("petition.returned.v1", "petition", PetitionSentBack, (("grid", "redispatch"),),
+              "The handler returned the petition as not theirs (退单); it is dispatched again."),
+    EventType("petition.reopened.v1", "petition", PetitionSentBack, (("grid", "redispatch"),),
+              "The resident was not satisfied for a cause the handler owns; it is handled again."),
+    EventType("petition.escalated.v1", "petition", PetitionEscalated, (),
+              "The petition is under supervision (督办): overdue, or escalated by staff."),
+    EventType("petition.verified.v1", "petition", PetitionVerified, (),
+              "The follow-up (回访) recorded the resident's rating of the resolution."),
+    EventType("petition.closed.v1", "petition", PetitionClosed, (("petition", "close_merged"),),
+              "The petition was closed with its outcome; petitions merged into it close too."),
+    EventType("task.opened.v1", "volunteer", TaskOpened, FOLLOW,
               "A task was opened for the handling team."),
-    EventType("task.claimed.v1", "volunteer", TaskClaimed, (("petition", "follow"),),
-              "A team member claimed the task."),
+    EventType("task.claimed.v1", "volunteer", TaskClaimed, FOLLOW,
+              "A team member claimed the task: the handler has signed for the petition."),
     EventType("task.completed.v1", "volunteer", TaskCompleted,
-              (("petition", "follow"), ("funding", "settle")),
-              "The work was done, with hours spent and cost."),
-    EventType("funds.settled.v1", "funding", FundsSettled, (("petition", "follow"),),
+              FOLLOW + (("funding", "settle"),),
+              "The work was done, with hours spent and cost: the petition is resolved."),
+    EventType("funds.settled.v1", "funding", FundsSettled, FOLLOW,
               "The cost moved from the department's budget line to the community service centre."),
+    EventType("proposal.submitted.v1", "petition", ProposalSubmitted, (),
+              "Residents submitted a proposal (居民议案) for the community party branch to review."),
+    EventType("proposal.reviewed.v1", "petition", ProposalReviewed, (),
+              "The party branch endorsed the proposal or, having consulted residents, "
+              "proposes to reject it; either way the assembly votes next."),
+    EventType("proposal.voted.v1", "petition", ProposalVoted, (),
+              "The residents' representatives' assembly voted, with the tally."),
+    EventType("proposal.objected.v1", "petition", ProposalObjected, (),
+              "A resident objected during the public notice (公示)."),
+    EventType("proposal.concluded.v1", "petition", ProposalConcluded, (),
+              "The public notice ended: the proposal is adopted, rejected or sent back for review."),
 )

@@ -7,10 +7,11 @@ Each message should tell the caller what to do next, not only what went wrong.
 class DomainError(Exception):
     code = "rejected"
 
-    def __init__(self, message, fields=None):
+    def __init__(self, message, fields=None, details=None):
         super().__init__(message)
         self.message = message
         self.fields = fields
+        self.details = details or {}
 
 
 class InvalidFields(DomainError):
@@ -31,3 +32,15 @@ class Conflict(DomainError):
 
 class Forbidden(DomainError):
     code = "forbidden"
+
+
+class IllegalTransition(Conflict):
+    """A command the current state does not allow; says what is allowed instead."""
+
+    code = "illegal_transition"
+
+    def __init__(self, subject, command, state, allowed):
+        options = ", ".join(allowed) if allowed else "nothing more (it is final)"
+        super().__init__(f"Cannot {command.replace('_', ' ')}: {subject} is {state}. "
+                         f"From {state} you may: {options}.",
+                         details={"state": state, "allowed": list(allowed)})

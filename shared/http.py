@@ -47,11 +47,11 @@ def json_response(payload, status=200, headers=None):
                     headers=headers, mimetype="application/json")
 
 
-def error_response(status, code, message, fields=None):
-    body = {"code": code, "message": message}
+def error_body(status, code, message, fields=None, details=None):  # noqa: ARG001 - one signature for every format
+    body = {"code": code, "message": message, **(details or {})}
     if fields:
         body["fields"] = fields
-    return json_response({"error": body}, status=status)
+    return {"error": body}
 
 
 def read_body(request, max_bytes, too_large):
@@ -66,6 +66,17 @@ def read_body(request, max_bytes, too_large):
     if len(body) > max_bytes:
         raise too_large
     return body
+
+
+def read_form(request, max_bytes=MAX_BODY_BYTES):
+    """A form-encoded body (as Open311 clients send), size-checked, as a MultiDict."""
+    if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        raise ApiError(415, "unsupported_media_type",
+                       "Send the body form-encoded ('application/x-www-form-urlencoded').")
+    if request.content_length is None or request.content_length > max_bytes:
+        raise ApiError(413, "body_too_large", f"Send a Content-Length of at most {max_bytes} "
+                       "bytes; send photos by media_url.")
+    return request.form
 
 
 def load_json(request, schema, max_bytes=MAX_BODY_BYTES):
@@ -84,8 +95,13 @@ def load_json(request, schema, max_bytes=MAX_BODY_BYTES):
     if not isinstance(document, dict):
         raise ApiError(400, "malformed_json", "The body must be a JSON object, not "
                        f"{type(document).__name__}.")
+    return load_data(schema, document)
+
+
+def load_data(schema, data):
+    """Validate already-parsed input (a JSON body, a form, query arguments)."""
     try:
-        return schema.load(document)
+        return schema.load(data)
     except ValidationError as exc:
         raise errors.InvalidFields(
             "Some fields are missing or invalid; correct them and send again.",
@@ -93,10 +109,15 @@ def load_json(request, schema, max_bytes=MAX_BODY_BYTES):
 
 
 class HttpEntrypoint(HttpRequestHandler):
-    def __init__(self, method, url, **kwargs):
+    """``render_error(status, code, message, fields, details) -> (status, body)`` shapes
+    error answers for APIs that follow another standard's format (Open311)."""
+
+    def __init__(self, method, url, render_error=None, **kwargs):
         # A refused request is the caller's to fix: nameko logs it as a warning, not an error.
         kwargs.setdefault("expected_exceptions", (errors.DomainError,))
         super().__init__(method, url, **kwargs)
+        self.render_error = render_error or (lambda status, *args: (status,
+                                                                    error_body(status, *args)))
 
     def handle_request(self, request):
         correlation_id = request.headers.get("X-Correlation-Id") or uuid.uuid4().hex
@@ -119,14 +140,18 @@ class HttpEntrypoint(HttpRequestHandler):
 
     def response_from_exception(self, exc):
         if isinstance(exc, ApiError):
-            return error_response(exc.status, exc.code, exc.message)
+            return self.error_response(exc.status, exc.code, exc.message)
         for cls, status in STATUS.items():
             if isinstance(exc, cls):
-                return error_response(status, exc.code, exc.message, exc.fields)
+                return self.error_response(status, exc.code, exc.message, exc.fields, exc.details)
         log.error("unexpected error answering %s %s", self.method, self.url, exc_info=exc)
-        return error_response(500, "internal_error",
-                              "Something went wrong on our side; try again, and if it "
-                              "persists report the X-Correlation-Id header to the operators.")
+        return self.error_response(500, "internal_error",
+                                   "Something went wrong on our side; try again, and if it "
+                                   "persists report the X-Correlation-Id header to the operators.")
+
+    def error_response(self, status, *args):
+        status, body = self.render_error(status, *args)
+        return json_response(body, status=status)
 
 
 http = HttpEntrypoint.decorator

@@ -116,7 +116,8 @@ class OutboxRelay(DependencyProvider):
     def relay(self, collection, doc):
         events = doc.get("outbox", [])
         for event in events:
-            self.broker.publish_event(event)
+            consumed = bool(CATALOGUE.by_type[event["type"]].consumers)
+            self.broker.publish_event(event, mandatory=consumed)
             EVENTS_PUBLISHED.labels(event["type"]).inc()
         if events:
             collection.update_one({"_id": doc["_id"]}, {"$pullAll": {"outbox": events}})

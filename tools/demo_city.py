@@ -65,15 +65,40 @@ Raise a petition (copy and paste):
 Then, with the id it returns as P:
 
   curl -s {petition}/petitions/$P/timeline
-  curl -s -X POST {volunteer}/tasks/T-$P/claim -H 'Content-Type: application/json' \\
+  curl -s -X POST {volunteer}/tasks/T-$P-1/claim -H 'Content-Type: application/json' \\
        -d '{{"volunteer_id": "team-drain-repair-1"}}'
-  curl -s -X POST {volunteer}/tasks/T-$P/complete -H 'Content-Type: application/json' \\
+  curl -s -X POST {volunteer}/tasks/T-$P-1/complete -H 'Content-Type: application/json' \\
        -d '{{"volunteer_id": "team-drain-repair-1", "hours": 2.5, "cost_fen": 28000}}'
   curl -s {petition}/petitions/$P/timeline
   curl -s {funding}/accounts/centre-c-hexi
 
 Ctrl-C stops the services.
 """
+
+
+# The grids tile a rectangle, nine to a row, from the south-west corner; each cell is
+# about 220 m by 190 m (a social-governance grid of some 230 households).
+ORIGIN = (30.2735, 120.1545)  # lat, lng
+CELL = 0.002
+PER_ROW = 9
+
+
+def cell(number):
+    """The south-west corner of grid ``number`` (1-based)."""
+    row, col = divmod(number - 1, PER_ROW)
+    return ORIGIN[0] + row * CELL, ORIGIN[1] + col * CELL
+
+
+def boundary(number):
+    lat, lng = cell(number)
+    ring = [[lng, lat], [lng + CELL, lat], [lng + CELL, lat + CELL], [lng, lat + CELL], [lng, lat]]
+    return {"type": "Polygon", "coordinates": [[[round(x, 6) for x in p] for p in ring]]}
+
+
+def point_in(number, east=0.3, north=0.3):
+    """A point inside grid ``number``, as a petition location."""
+    lat, lng = cell(number)
+    return {"lat": round(lat + north * CELL, 6), "lng": round(lng + east * CELL, 6)}
 
 
 def split(total, parts):
@@ -92,7 +117,7 @@ def registry():
             number += 1
             grids.append({"id": f"g{number:02d}", "name": f"{name} grid {number - first}",
                           "workstation_id": f"ws-{i}", "households": households[number - 1],
-                          "population": population[number - 1]})
+                          "population": population[number - 1], "boundary": boundary(number)})
         communities.append({"id": cid, "name": name, "type": type,
                             "sub_district": "Xiaojianghu sub-district",
                             "households": sum(households[first:number]),

@@ -36,7 +36,7 @@ def one(n):
     body = {"grid_id": f"g{n % 45 + 1:02d}", "category": "drains", "description": f"Drain {n}",
             "location": {"lat": 30.27, "lng": 120.15}, "reporter": {"anonymous": True}}
     pid = requests.post(f"{URL['petition']}/petitions", json=body, timeout=10).json()["id"]
-    task = f"{URL['volunteer']}/tasks/T-{pid}"
+    task = f"{URL['volunteer']}/tasks/T-{pid}-1"
     wait_for(lambda: requests.get(task, timeout=10).status_code == 200)
     volunteer = {"volunteer_id": f"team-drain-repair-{n % 6 + 1}"}
     requests.post(f"{task}/claim", json=volunteer, timeout=10).raise_for_status()

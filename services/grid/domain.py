@@ -55,6 +55,7 @@ def grid_record(grid, workstation, community):
         "community_type": community["type"],
         "households": grid["households"],
         "population": grid["population"],
+        "boundary": grid["boundary"],
     }
 
 
@@ -68,19 +69,32 @@ def register_grid(grid_id, record, current, correlation_id):
     return Change(set={**record, "revision": revision}, events=[event])
 
 
-def choose_rule(rules, category, community_type):
-    """The most specific matching rule: an exact category beats an exact community type."""
+def choose_rule(rules, category, community_type, excluded_teams=()):
+    """The most specific matching rule whose team has not returned the petition: an
+    exact category beats an exact community type; the grid's butler team is the last resort."""
     def score(rule):
         return (2 * (rule["category"] == category) + (rule["community_type"] == community_type))
 
     matching = [r for r in rules
-                if r["category"] in (category, ANY) and r["community_type"] in (community_type, ANY)]
+                if r["category"] in (category, ANY) and r["community_type"] in (community_type, ANY)
+                and r["handler"].get("team_id") not in excluded_teams]
     return max(matching, key=score, default=FALLBACK_RULE)
 
 
-def dispatch(petition, grid, rules, now, cause):
-    """Decide who handles a raised petition, who pays, and by when; returns the dispatch and its event."""
-    rule = choose_rule(rules, petition["category"], grid["community_type"])
+def dispatch(request, grid, rules, now, cause, previous=None):
+    """Decide who handles a petition, who pays and by when; returns the dispatch and its event.
+
+    ``request`` is the petition's acceptance, return (退单) or reopening; ``previous``
+    the dispatch of the round before. A returned petition never goes back to a team
+    that returned it; a reopened one goes back to the team that handled it.
+    """
+    excluded = list((previous or {}).get("excluded_teams", []))
+    if cause.type == "petition.returned.v1" and previous:
+        excluded.append(previous["handler"]["team_id"])
+    if cause.type == "petition.reopened.v1" and previous:
+        rule = next((r for r in rules if r["id"] == previous["rule_id"]), FALLBACK_RULE)
+    else:
+        rule = choose_rule(rules, request["category"], grid["community_type"], excluded)
     if rule["handler"]["kind"] == "butler_team":
         handler = {"kind": "butler_team", "team_id": f"butler-{grid['_id']}",
                    "name": f"butler team of grid {grid['name']}"}
@@ -91,17 +105,23 @@ def dispatch(petition, grid, rules, now, cause):
         funding = {**rule["funding"], "fiscal_year": now.year,
                    "estimate_fen": rule["estimate_fen"], "centre_id": f"centre-{grid['community_id']}"}
     data = {
-        "petition_id": petition["petition_id"],
+        "petition_id": request["petition_id"],
         "grid_id": grid["_id"],
         "community_id": grid["community_id"],
-        "category": petition["category"],
+        "category": request["category"],
+        "round": request["round"],
         "rule_id": rule["id"],
         "handler": handler,
         "funding": funding,
         "acknowledge_by": now + timedelta(hours=rule["acknowledge_hours"]),
         "due_by": now + timedelta(hours=rule["finish_hours"]),
     }
-    event = new_event(CATALOGUE, "petition.dispatched.v1", "grid", petition["petition_id"], data,
+    event = new_event(CATALOGUE, "petition.dispatched.v1", "grid", request["petition_id"], data,
                       cause.correlationid, cause)
-    record = dict(event["data"], _id=petition["petition_id"], dispatched_at=event["time"])
+    record = dict(event["data"], _id=dispatch_id(request["petition_id"], request["round"]),
+                  dispatched_at=event["time"], excluded_teams=excluded)
     return record, event
+
+
+def dispatch_id(petition_id, round):
+    return f"{petition_id}/{round}"

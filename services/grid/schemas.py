@@ -1,6 +1,7 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from services.grid.domain import ANY, COMMUNITY_TYPES
+from shared.geo import polygon_problems
 from shared.schemas import Strict
 
 
@@ -25,6 +26,12 @@ class Grid(Strict):
     workstation_id = fields.String(required=True)
     households = fields.Integer(required=True, validate=validate.Range(min=0))
     population = fields.Integer(required=True, validate=validate.Range(min=0))
+    boundary = fields.Dict(load_default=None, allow_none=True)
+
+    @validates("boundary")
+    def is_a_polygon(self, boundary, **kwargs):
+        if boundary is not None and (problems := polygon_problems(boundary)):
+            raise ValidationError(problems)
 
 
 class Registry(Strict):
@@ -65,9 +72,11 @@ class Dispatch(Schema):
     grid_id = fields.String()
     community_id = fields.String()
     category = fields.String()
+    round = fields.Integer()
     rule_id = fields.String()
     handler = fields.Dict()
     funding = fields.Dict(allow_none=True)
     acknowledge_by = fields.String()
     due_by = fields.String()
     dispatched_at = fields.String()
+    excluded_teams = fields.List(fields.String())

@@ -4,7 +4,7 @@
     GET /grids/<id>        one grid
     PUT /dispatch-rules    replace the rule table (each version is kept)
     GET /dispatch-rules    the current rule table and its revision
-    GET /dispatches/<petition_id>
+    GET /dispatches/<petition_id>  every round of its dispatch (a return or reopening adds one)
 """
 
 from functools import partial
@@ -50,7 +50,7 @@ class GridService(PlatformService):
         if grid is None:
             raise NotFound(f"No grid {grid_id!r}; import it with PUT /registry first.")
         fields = ("name", "workstation_id", "community_id", "community_type", "households",
-                  "population", "revision")
+                  "population", "boundary", "revision")
         return json_response({"id": grid_id, **{k: grid[k] for k in fields}})
 
     @http("PUT", "/dispatch-rules")
@@ -67,18 +67,29 @@ class GridService(PlatformService):
         return json_response(self.store.rules())
 
     @http("GET", "/dispatches/<petition_id>")
-    def get_dispatch(self, request, petition_id):
-        record = self.store.dispatch(petition_id)
-        if record is None:
+    def get_dispatches(self, request, petition_id):
+        records = self.store.dispatches_of(petition_id)
+        if not records:
             raise NotFound(f"Petition {petition_id!r} has not been dispatched (yet).")
-        return json_response(Dispatch().dump(record))
+        return json_response({"petition_id": petition_id,
+                              "rounds": Dispatch(many=True).dump(records)})
 
-    @subscribe("petition.raised.v1")
+    @subscribe("petition.accepted.v1")
     def dispatch(self, event):
-        grid = self.store.grid(event.data["grid_id"])
+        self._dispatch(event)
+
+    @subscribe("petition.returned.v1")
+    @subscribe("petition.reopened.v1")
+    def redispatch(self, event):
+        self._dispatch(event)
+
+    def _dispatch(self, event):
+        request = event.data
+        grid = self.store.grid(request["grid_id"])
         if grid is None:
-            raise InvalidEvent(f"petition {event.data['petition_id']} names unknown grid "
-                               f"{event.data['grid_id']!r}")
-        record, dispatched = domain.dispatch(event.data, grid, self.store.rules()["rules"],
-                                             now(), event)
+            raise InvalidEvent(f"petition {request['petition_id']} names unknown grid "
+                               f"{request['grid_id']!r}")
+        previous = self.store.dispatch(request["petition_id"], request["round"] - 1)
+        record, dispatched = domain.dispatch(request, grid, self.store.rules()["rules"],
+                                             now(), event, previous)
         self.store.add_dispatch(record, dispatched, event.key)

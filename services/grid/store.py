@@ -1,7 +1,9 @@
 """The grid service's database: the registry, the dispatch rules and the dispatches."""
 
+from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
+from services.grid.domain import dispatch_id
 from shared.errors import Conflict
 from shared.storage import AggregateCollection, MongoStore
 
@@ -15,6 +17,7 @@ class GridStore(MongoStore):
     def ensure_indexes(self):
         self.grids.ensure_indexes()
         self.dispatches.ensure_indexes()
+        self.db.dispatches.create_index([("petition_id", ASCENDING), ("round", ASCENDING)])
 
     def save_places(self, communities, workstations):
         for name, places in (("communities", communities), ("workstations", workstations)):
@@ -56,5 +59,9 @@ class GridStore(MongoStore):
     def add_dispatch(self, record, event, event_key):
         return self.dispatches.create(record, [event], handled=event_key)
 
-    def dispatch(self, petition_id):
-        return self.dispatches.get(petition_id)
+    def dispatch(self, petition_id, round):
+        return self.dispatches.get(dispatch_id(petition_id, round))
+
+    def dispatches_of(self, petition_id):
+        return list(self.db.dispatches.find({"petition_id": petition_id},
+                                            {"outbox": 0, "handled": 0}).sort("round"))

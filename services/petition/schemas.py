@@ -1,14 +1,20 @@
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from services.petition.domain import CATEGORIES, CHANNELS
+from services.petition import domain
+from services.petition.categories import DATATYPES
 from shared.catalogue import Location
 from shared.schemas import Strict
+
+ID = validate.Length(min=1, max=64)
+ACTOR = fields.String(required=True, validate=ID,
+                      metadata={"description": "Who acts: a staff member's or team's id."})
 
 
 class Reporter(Strict):
     name = fields.String(load_default=None, validate=validate.Length(min=1, max=50))
     phone = fields.String(load_default=None, validate=validate.Regexp(
         r"^\+?[0-9][0-9 -]{4,19}$", error="Give a phone number of 5 to 20 digits."))
+    email = fields.Email(load_default=None)
     anonymous = fields.Boolean(load_default=False)
 
     @validates_schema
@@ -17,17 +23,118 @@ class Reporter(Strict):
             raise ValidationError("Give your name, or set anonymous to true.", "name")
 
 
+class Attachment(Strict):
+    """A photo or document stored elsewhere, by reference: the platform keeps no files."""
+
+    url = fields.Url(required=True, schemes={"http", "https"}, validate=validate.Length(max=2000))
+    kind = fields.String(load_default="photo",
+                         validate=validate.OneOf(("photo", "video", "audio", "document")))
+    description = fields.String(load_default=None, validate=validate.Length(max=200))
+
+
 class RaisePetition(Strict):
-    grid_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
-    description = fields.String(required=True, validate=validate.Length(min=5, max=2000))
+    grid_id = fields.String(load_default=None, validate=ID, metadata={
+        "description": "The grid, if the reporter knows it; otherwise found from the location."})
+    category = fields.String(required=True, validate=ID)
+    description = fields.String(required=True, validate=validate.Length(min=5, max=4000))
     location = fields.Nested(Location(unknown=RAISE), required=True)
-    channel = fields.String(load_default="online_platform", validate=validate.OneOf(CHANNELS))
+    channel = fields.String(load_default="online_platform",
+                            validate=validate.OneOf(domain.CHANNELS))
+    attributes = fields.Dict(keys=fields.String(), load_default=dict)
+    attachments = fields.List(fields.Nested(Attachment), load_default=list,
+                              validate=validate.Length(max=10))
     reporter = fields.Nested(Reporter, required=True)
+    proposal_id = fields.String(load_default=None, validate=ID, metadata={
+        "description": "The adopted resident proposal this petition carries out, if any."})
+
+
+class StaffNote(Strict):
+    actor = ACTOR
+    reason = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
+class StaffReason(Strict):
+    actor = ACTOR
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=2000))
+
+
+class Merge(StaffReason):
+    into = fields.String(required=True, validate=ID)
+
+
+class FollowUp(Strict):
+    """The resident's rating after resolution, online or by a follow-up call (回访)."""
+
+    rating = fields.Integer(required=True, validate=validate.Range(1, 5))
+    comment = fields.String(load_default=None, validate=validate.Length(max=2000))
+    cause = fields.String(load_default="handler", validate=validate.OneOf(
+        ("handler", "outside_handler")), metadata={
+        "description": "Whose doing a poor rating is: the handler's reopens the petition."})
+    by = fields.String(load_default="resident", validate=validate.OneOf(
+        ("resident", "follow_up_call")))
+    actor = fields.String(load_default="resident", validate=ID)
+
+
+class AttributeValue(Strict):
+    key = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class AttributeDefinition(Strict):
+    code = fields.String(required=True, validate=validate.Regexp(
+        r"^[a-z][a-z0-9_]{0,39}$", error="Use lower-case letters, digits and _ (up to 40)."))
+    description = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    datatype = fields.String(required=True, validate=validate.OneOf(DATATYPES))
+    required = fields.Boolean(load_default=False)
+    variable = fields.Boolean(load_default=True)
+    order = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    datatype_description = fields.String(load_default=None, allow_none=True)
+    values = fields.List(fields.Nested(AttributeValue), load_default=list)
+
+
+class CategoryDefinition(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    group = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    description = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    keywords = fields.List(fields.String(validate=validate.Length(max=40)), load_default=list)
+    active = fields.Boolean(load_default=True)
+    attributes = fields.List(fields.Nested(AttributeDefinition), load_default=list)
+
+
+class StaffQuery(Strict):
+    grid_id = fields.String(validate=ID)
+    community_id = fields.String(validate=ID)
+    state = fields.String(validate=validate.OneOf(domain.STATES))
+    category = fields.String(validate=ID)
+    channel = fields.String(validate=validate.OneOf(domain.CHANNELS))
+    raised_from = fields.AwareDateTime(format="iso")
+    raised_to = fields.AwareDateTime(format="iso")
+    overdue = fields.Boolean()
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    cursor = fields.String(validate=validate.Length(max=200))
+
+
+class Category(Schema):
+    code = fields.String(attribute="_id")
+    name = fields.String()
+    group = fields.String()
+    description = fields.String()
+    keywords = fields.List(fields.String())
+    active = fields.Boolean()
+    attributes = fields.List(fields.Dict())
+
+
+class TimelineEntry(Schema):
+    at = fields.String()
+    type = fields.String()
+    event_id = fields.String()
+    actor = fields.String()
+    summary = fields.String()
 
 
 class PublicPetition(Schema):
-    """A petition as anyone may see it: the reporter's name and phone never appear."""
+    """A petition as anyone may see it: no contact details, no category details that
+    might identify the resident, and the reporter named only if they chose to be."""
 
     id = fields.String(attribute="_id")
     grid_id = fields.String()
@@ -36,15 +143,49 @@ class PublicPetition(Schema):
     description = fields.String()
     location = fields.Nested(Location)
     channel = fields.String()
-    stage = fields.String()
+    state = fields.String()
+    round = fields.Integer()
+    handler = fields.Function(lambda p: (p.get("handler") or {}).get("name"))
+    finish_by = fields.String()
+    escalation_level = fields.Integer()
+    merged_into = fields.String()
+    outcome = fields.String()
     raised_at = fields.String()
-    closed_at = fields.String(allow_none=True)
-    anonymous = fields.Boolean(attribute="reporter.anonymous")
+    updated_at = fields.String()
+    closed_at = fields.String()
+    reported_by = fields.Function(lambda p: domain.reporter_for_public(p["reporter"]))
+    attachments = fields.List(fields.Dict())
 
 
-class TimelineEntry(Schema):
-    at = fields.String()
-    type = fields.String()
-    service = fields.String()
-    event_id = fields.String()
-    summary = fields.String()
+class StaffPetition(PublicPetition):
+    """Everything staff need to handle it; the reporter's contact is masked unless
+    the role contacts residents (see ``domain.reporter_for_staff``)."""
+
+    attributes = fields.Dict()
+    proposal_id = fields.String()
+    duplicate_candidates = fields.List(fields.Dict())
+    merged_petitions = fields.List(fields.String())
+    ratings = fields.List(fields.Dict())
+    acknowledge_by = fields.String()
+    funding = fields.Dict()
+    returns = fields.Integer()
+    allowed = fields.Function(lambda p: domain.LIFECYCLE.allowed(p["state"]))
+    reporter = fields.Method("reporter_view")
+
+    def reporter_view(self, petition):
+        return domain.reporter_for_staff(petition["reporter"], self.context_role)
+
+    def __init__(self, role=None, **kwargs):
+        super().__init__(**kwargs)
+        self.context_role = role
+
+
+class MapPetition(Schema):
+    """A petition on the public map: where to about 100 m, what, and how far along."""
+
+    id = fields.String(attribute="_id")
+    category = fields.String()
+    state = fields.String()
+    raised_at = fields.String()
+    location = fields.Function(lambda p: {"lat": round(p["location"]["lat"], 3),
+                                          "lng": round(p["location"]["lng"], 3)})

@@ -1,36 +1,96 @@
 """Petition service: residents raise petitions; it follows each one to closure.
 
-    POST /petitions                  raise a petition (201, with its id)
-    GET  /petitions/<id>             the petition, without the reporter's personal data
-    GET  /petitions/<id>/timeline    every step, with time, service and event id
-    GET  /grids                      the grids a petition may name
+Native API (JSON)::
+
+    POST /petitions                        raise a petition (201)
+    GET  /petitions/<id>                   the public view: no contact details
+    GET  /petitions/<id>/timeline          every step, with time, actor and event id
+    POST /petitions/<id>/<command>         accept, reject, acknowledge, progress, resolve,
+                                           return, escalate, follow-up, close
+    POST /petitions/<id>/merge             merge into another petition as a duplicate
+    GET  /staff/petitions?grid_id=&...     staff query, cursor-paginated, newest first
+    GET  /staff/petitions/<id>             the staff view (X-Staff-Role decides contact masking)
+    GET  /grids                            the grids a petition may name
+    GET  /grids/<id>/petitions             the public map of a grid: anonymised, coarse
+    GET  /categories[/<code>]              categories and the extra fields each asks for
+    PUT  /categories/<code>                define or change a category
+    POST /proposals                        residents' proposals (居民议案) and their
+    GET  /proposals[/<id>]                 review, vote and public notice: see proposals.py
+    POST /proposals/<id>/review|vote|objections|conclude
+
+Open311 GeoReport v2 (JSON) under /open311/v2/: discovery.json, services.json,
+services/<code>.json, requests.json (GET and POST), requests/<id>.json,
+tokens/<token>.json.
 """
 
+import uuid
+from datetime import timedelta
 from functools import partial
 
-from services.petition import domain
-from services.petition.schemas import PublicPetition, RaisePetition, TimelineEntry
+from nameko.dependency_providers import Config
+
+from services.petition import categories, domain, open311, proposals
+from services.petition.proposal_schemas import (
+    AssemblyVote,
+    ConcludeNotice,
+    Objection,
+    PublicProposal,
+    ReviewProposal,
+    SubmitProposal,
+)
+from services.petition.schemas import (
+    Category,
+    CategoryDefinition,
+    FollowUp,
+    MapPetition,
+    Merge,
+    PublicPetition,
+    RaisePetition,
+    StaffNote,
+    StaffPetition,
+    StaffQuery,
+    StaffReason,
+    TimelineEntry,
+)
 from services.petition.store import PetitionStore
 from shared.consumers import subscribe
-from shared.errors import NotFound
-from shared.http import http, json_response, load_json
+from shared.errors import InvalidFields, NotFound
+from shared.events import now
+from shared.http import http, json_response, load_data, load_json, read_form
 from shared.outbox import OutboxRelay
 from shared.service import PlatformService
 from shared.storage import Storage
+from shared.timers import every
+
+OPEN311 = "/open311/v2"
+open311_http = partial(http, render_error=open311.render_error)
+
+# URL word -> (body schema, domain command, the command's leading arguments from the body)
+COMMANDS = {
+    "accept": (StaffNote, domain.accept, lambda b: (b["actor"], b["reason"])),
+    "reject": (StaffReason, domain.reject, lambda b: (b["actor"], b["reason"])),
+    "acknowledge": (StaffNote, domain.acknowledge, lambda b: (b["actor"],)),
+    "progress": (StaffReason, domain.report_progress, lambda b: (b["actor"], b["reason"])),
+    "resolve": (StaffReason, domain.resolve, lambda b: (b["actor"], b["reason"])),
+    "return": (StaffReason, domain.return_to_dispatcher, lambda b: (b["actor"], b["reason"])),
+    "escalate": (StaffReason, domain.escalate, lambda b: (b["actor"], b["reason"])),
+    "follow-up": (FollowUp, domain.follow_up, lambda b: (b, b["actor"])),
+    "close": (StaffNote, domain.close, lambda b: (b["actor"], b["reason"])),
+}
 
 
 class PetitionService(PlatformService):
     name = "petition"
 
     store = Storage(PetitionStore)
-    relay = OutboxRelay("petitions")
+    relay = OutboxRelay("petitions", "proposals")
+    config = Config()
+
+    # Petitions
 
     @http("POST", "/petitions")
     def raise_petition(self, request):
-        data = load_json(request, RaisePetition())
-        petition, events = domain.raise_petition(
-            domain.new_petition_id(), data, self.store.grid(data["grid_id"]), self.correlation_id)
-        self.store.add(petition, events)
+        petition = self._raise(load_json(request, RaisePetition()))
         return json_response(PublicPetition().dump(petition), status=201,
                              headers={"Location": f"/petitions/{petition['_id']}"})
 
@@ -41,14 +101,160 @@ class PetitionService(PlatformService):
     @http("GET", "/petitions/<petition_id>/timeline")
     def get_timeline(self, request, petition_id):
         petition = self._petition(petition_id)
-        return json_response({"petition_id": petition_id, "stage": petition["stage"],
+        return json_response({"petition_id": petition_id, "state": petition["state"],
                               "timeline": TimelineEntry(many=True).dump(domain.timeline(petition))})
+
+    @http("POST", "/petitions/<petition_id>/<command>")
+    def command(self, request, petition_id, command):
+        if command not in COMMANDS:
+            raise NotFound(f"There is no command {command!r}; use one of "
+                           f"{', '.join([*COMMANDS, 'merge'])}.")
+        schema, decide, arguments = COMMANDS[command]
+        body = load_json(request, schema())
+        self._petition(petition_id)
+        petition = self.store.change(petition_id, partial(
+            decide, *arguments(body), now(), self.correlation_id))
+        return json_response(StaffPetition().dump(petition))
+
+    @http("POST", "/petitions/<petition_id>/merge")
+    def merge(self, request, petition_id):
+        body = load_json(request, Merge())
+        self._petition(petition_id)
+        petition = self.store.change(petition_id, partial(
+            domain.merge, self.store.get(body["into"]), body["actor"], body["reason"], now(),
+            self.correlation_id))
+        return json_response(StaffPetition().dump(petition))
+
+    @http("GET", "/staff/petitions")
+    def query_petitions(self, request):
+        filters = load_data(StaffQuery(), request.args.to_dict())
+        page, cursor = self.store.query(filters, now())
+        return json_response({"petitions": StaffPetition(many=True).dump(page),
+                              "next_cursor": cursor})
+
+    @http("GET", "/staff/petitions/<petition_id>")
+    def get_staff_view(self, request, petition_id):
+        role = request.headers.get("X-Staff-Role")
+        return json_response(StaffPetition(role=role).dump(self._petition(petition_id)))
 
     @http("GET", "/grids")
     def list_grids(self, request):
         return json_response({"grids": [{"id": g["_id"], "name": g["name"],
                                          "community_id": g["community_id"]}
                                         for g in self.store.grids()]})
+
+    @http("GET", "/grids/<grid_id>/petitions")
+    def grid_map(self, request, grid_id):
+        filters = load_data(StaffQuery(only=("limit", "cursor")), request.args.to_dict())
+        page, cursor = self.store.query({**filters, "grid_id": grid_id}, now())
+        return json_response({"grid_id": grid_id, "petitions": MapPetition(many=True).dump(page),
+                              "next_cursor": cursor})
+
+    # Categories
+
+    @http("GET", "/categories")
+    def list_categories(self, request):
+        return json_response({"categories": self._categories_view(self.store.categories())})
+
+    @http("GET", "/categories/<code>")
+    def get_category(self, request, code):
+        return json_response(self._categories_view([self._category(code)])[0])
+
+    @http("PUT", "/categories/<code>")
+    def put_category(self, request, code):
+        category = {"_id": code, **load_json(request, CategoryDefinition())}
+        categories.check_definition(category)
+        self.store.save_category(category)
+        return json_response(self._categories_view([category])[0])
+
+    # Open311 GeoReport v2
+
+    @open311_http("GET", f"{OPEN311}/discovery.json")
+    def open311_discovery(self, request):
+        return json_response(open311.discovery(request.host_url.rstrip("/") + OPEN311,
+                                               self._jurisdiction(), self.config.get(
+                                                   "OPEN311_CONTACT", "the city's 12345 centre")))
+
+    @open311_http("GET", f"{OPEN311}/services.json")
+    def open311_services(self, request):
+        open311.check_jurisdiction(request.args, self._jurisdiction())
+        return json_response([open311.service(c) for c in self.store.categories()])
+
+    @open311_http("GET", f"{OPEN311}/services/<code>.json")
+    def open311_service_definition(self, request, code):
+        open311.check_jurisdiction(request.args, self._jurisdiction())
+        return json_response(open311.service_definition(self._category(code)))
+
+    @open311_http("POST", f"{OPEN311}/requests.json")
+    def open311_post_request(self, request):
+        form = read_form(request)
+        open311.check_jurisdiction(form, self._jurisdiction())
+        petition = self._raise(load_data(RaisePetition(), open311.petition_request(form)))
+        return json_response(open311.created(petition), status=201)
+
+    @open311_http("GET", f"{OPEN311}/requests.json")
+    def open311_requests(self, request):
+        open311.check_jurisdiction(request.args, self._jurisdiction())
+        criteria = open311.query(request.args, now())
+        found = self.store.open311_requests(criteria, open311.MAX_RESULTS)
+        wanted = criteria.get("closed")
+        return json_response([self._service_request(p) for p in found
+                              if wanted is None or (open311.status_of(p["state"]) == "closed") == wanted])
+
+    @open311_http("GET", f"{OPEN311}/requests/<petition_id>.json")
+    def open311_request(self, request, petition_id):
+        open311.check_jurisdiction(request.args, self._jurisdiction())
+        return json_response([self._service_request(self._petition(petition_id))])
+
+    @open311_http("GET", f"{OPEN311}/tokens/<token>.json")
+    def open311_token(self, request, token):
+        found = self.store.by_token(token)
+        if found is None:
+            raise NotFound(f"No request has token {token!r}; use the token POST requests.json gave.")
+        return json_response([{"service_request_id": found["_id"], "token": token}])
+
+    # Resident proposals (居民议案)
+
+    @http("POST", "/proposals")
+    def submit_proposal(self, request):
+        proposal, events = proposals.submit(proposals.new_proposal_id(),
+                                            load_json(request, SubmitProposal()), now(),
+                                            self.correlation_id)
+        self.store.add_proposal(proposal, events)
+        return json_response(self._proposal_view(proposal), status=201,
+                             headers={"Location": f"/proposals/{proposal['_id']}"})
+
+    @http("GET", "/proposals")
+    def list_proposals(self, request):
+        found = self.store.proposals_of(request.args.get("community_id"))
+        return json_response({"proposals": PublicProposal(many=True).dump(found)})
+
+    @http("GET", "/proposals/<proposal_id>")
+    def get_proposal(self, request, proposal_id):
+        return json_response(self._proposal_view(self._proposal(proposal_id)))
+
+    @http("POST", "/proposals/<proposal_id>/review")
+    def review_proposal(self, request, proposal_id):
+        return self._change_proposal(proposal_id, partial(
+            proposals.review, load_json(request, ReviewProposal())))
+
+    @http("POST", "/proposals/<proposal_id>/vote")
+    def vote_on_proposal(self, request, proposal_id):
+        return self._change_proposal(proposal_id, partial(
+            proposals.vote, load_json(request, AssemblyVote()),
+            proposals.AssemblyRules.from_config(self.config)))
+
+    @http("POST", "/proposals/<proposal_id>/objections")
+    def object_to_proposal(self, request, proposal_id):
+        return self._change_proposal(proposal_id, partial(
+            proposals.object, load_json(request, Objection())))
+
+    @http("POST", "/proposals/<proposal_id>/conclude")
+    def conclude_proposal(self, request, proposal_id):
+        return self._change_proposal(proposal_id, partial(
+            proposals.conclude, load_json(request, ConcludeNotice())))
+
+    # Following the other services, and itself
 
     @subscribe("petition.dispatched.v1")
     @subscribe("task.opened.v1")
@@ -57,15 +263,125 @@ class PetitionService(PlatformService):
     @subscribe("funds.settled.v1")
     def follow(self, event):
         petition_id = event.data["petition_id"]
-        if self.store.follow(petition_id, partial(domain.follow, event), event.key) is None:
+        if self.store.change(petition_id, partial(domain.follow, event), event.key) is None:
             raise NotFound(f"petition {petition_id} is not stored here")
+
+    @subscribe("petition.merged.v1")
+    def absorb_duplicate(self, event):
+        duplicate_id = event.data["petition_id"]
+        primary = self.store.change(event.data["into"], partial(domain.absorb, duplicate_id),
+                                    handled=event.key)
+        if primary is None:
+            raise NotFound(f"petition {event.data['into']} is not stored here")
+        if primary["state"] in domain.FINAL:
+            self._close_with(primary, duplicate_id, event)
+
+    @subscribe("petition.closed.v1")
+    @subscribe("petition.rejected.v1")
+    def close_merged(self, event):
+        primary = self.store.get(event.data["petition_id"])
+        for duplicate_id in primary["merged_petitions"]:
+            self._close_with(primary, duplicate_id, event)
 
     @subscribe("grid.registered.v1")
     def track_grid(self, event):
         self.store.track_grid(event.data)
+
+    @every("PETITION_SWEEP_SECONDS", 60)
+    def sweep(self):
+        """Escalate missed deadlines (督办), close unanswered follow-ups, archive."""
+        policy, at, correlation_id = self._policy(), now(), uuid.uuid4().hex
+        for petition_id in self.store.due_for_sweep(at, policy):
+            self.store.change(petition_id, partial(domain.sweep, at, policy, correlation_id))
+
+    # Helpers
+
+    def _raise(self, data):
+        category = self._category(data["category"], field="category")
+        data["attributes"] = categories.check_attributes(category, data["attributes"])
+        if data["proposal_id"]:
+            self._adopted_proposal(data["proposal_id"])
+        grid = self._grid_for(data)
+        policy, at = self._policy(), now()
+        nearby = self.store.open_nearby(grid["_id"], data["category"],
+                                        at - timedelta(hours=policy.duplicate_window_hours))
+        petition, events = domain.raise_petition(
+            domain.new_petition_id(), {**data, "token": uuid.uuid4().hex}, grid,
+            domain.likely_duplicates(data["location"], nearby, policy), policy, at,
+            self.correlation_id)
+        self.store.add(petition, events)
+        return petition
+
+    def _grid_for(self, data):
+        if data["grid_id"]:
+            grid = self.store.grid(data["grid_id"])
+            if grid is None:
+                raise InvalidFields("The petition names a grid this platform does not know.",
+                                    fields={"grid_id": [f"Unknown grid {data['grid_id']!r}; choose "
+                                                        "one listed by GET /grids, or leave it out."]})
+            return grid
+        location = data["location"]
+        grid = self.store.grid_at(location["lat"], location["lng"])
+        if grid is None:
+            raise InvalidFields("The location lies outside every grid of this city.", fields={
+                "location": [f"({location['lat']}, {location['lng']}) is in no grid; check the "
+                             "point, or name the grid with grid_id."]})
+        return grid
+
+    def _close_with(self, primary, duplicate_id, event):
+        self.store.change(duplicate_id, partial(domain.close_with_primary, primary, event.time,
+                                                event.correlationid), handled=event.key)
 
     def _petition(self, petition_id):
         petition = self.store.get(petition_id)
         if petition is None:
             raise NotFound(f"No petition {petition_id!r}; check the id returned when it was raised.")
         return petition
+
+    def _category(self, code, field=None):
+        category = self.store.category(code)
+        if category is None or not category["active"]:
+            message = f"No category {code!r}; choose one listed by GET /categories."
+            if field:
+                raise InvalidFields("The category is not one this city handles.",
+                                    fields={field: [message]})
+            raise NotFound(message)
+        return category
+
+    def _categories_view(self, found):
+        return Category(many=True).dump(found)
+
+    def _service_request(self, petition):
+        category = self.store.category(petition["category"])
+        return open311.service_request(petition, category["name"] if category else None)
+
+    def _proposal(self, proposal_id):
+        proposal = self.store.proposal(proposal_id)
+        if proposal is None:
+            raise NotFound(f"No proposal {proposal_id!r}; list them with GET /proposals.")
+        return proposal
+
+    def _adopted_proposal(self, proposal_id):
+        proposal = self.store.proposal(proposal_id)
+        if proposal is None or proposal["state"] != "adopted":
+            raise InvalidFields("Only an adopted proposal can have work raised for it.", fields={
+                "proposal_id": [f"{proposal_id!r} is not an adopted proposal; see GET /proposals."]})
+        return proposal
+
+    def _change_proposal(self, proposal_id, decide):
+        self._proposal(proposal_id)
+        proposal = self.store.change_proposal(proposal_id, partial(decide, now(),
+                                                                   self.correlation_id))
+        return json_response(self._proposal_view(proposal))
+
+    def _proposal_view(self, proposal):
+        view = PublicProposal().dump(proposal)
+        view["work"] = [{"petition_id": p["_id"], "category": p["category"], "state": p["state"]}
+                        for p in self.store.of_proposal(proposal["_id"])]
+        return view
+
+    def _policy(self):
+        return domain.Policy.from_config(self.config)
+
+    def _jurisdiction(self):
+        return self.config.get("OPEN311_JURISDICTION", "demo-county")

@@ -1,20 +1,49 @@
-"""The petition service's database: petitions, and its own copy of the grid registry."""
+"""The petition service's database: petitions, proposals, categories, and its own
+copy of the grid registry (learnt from grid.registered events)."""
+
+import base64
+import json
+from datetime import timedelta
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
+from services.petition.categories import DEFAULT_CATEGORIES
+from services.petition.domain import FINAL, WORK
+from shared import geo
+from shared.errors import InvalidFields
 from shared.storage import AggregateCollection, MongoStore
+
+NEWEST_FIRST = [("raised_at", DESCENDING), ("_id", DESCENDING)]
+HIDDEN = {"outbox": 0, "handled": 0, "timeline": 0}
 
 
 class PetitionStore(MongoStore):
     def __init__(self, db):
         super().__init__(db)
         self.petitions = AggregateCollection(db.petitions)
+        self.proposals = AggregateCollection(db.proposals)
 
     def ensure_indexes(self):
         self.petitions.ensure_indexes()
-        self.db.petitions.create_index([("grid_id", ASCENDING), ("stage", ASCENDING),
-                                        ("raised_at", DESCENDING)])
+        self.proposals.ensure_indexes()
+        index = self.db.petitions.create_index
+        # Staff queries: each filter leads an index whose tail is the page order.
+        for lead in ("grid_id", "community_id", "state", "category", "channel"):
+            index([(lead, ASCENDING), *NEWEST_FIRST])
+        index(NEWEST_FIRST)
+        index([("grid_id", ASCENDING), ("category", ASCENDING), ("state", ASCENDING),
+               ("raised_at", DESCENDING)])
+        for deadline in ("finish_by", "acknowledge_by", "resolved_at", "verified_at"):
+            index([("state", ASCENDING), (deadline, ASCENDING)])
+        index([("token", ASCENDING)])
+        index([("proposal_id", ASCENDING)])
+        self.db.proposals.create_index([("community_id", ASCENDING), ("submitted_at", DESCENDING)])
+        for category in DEFAULT_CATEGORIES:
+            self.db.categories.update_one({"_id": category["_id"]}, {"$setOnInsert": category},
+                                          upsert=True)
+
+    # Petitions
 
     def add(self, petition, events):
         self.petitions.create(petition, events)
@@ -22,19 +51,137 @@ class PetitionStore(MongoStore):
     def get(self, petition_id):
         return self.petitions.get(petition_id)
 
-    def follow(self, petition_id, decide, event_key):
-        return self.petitions.change(petition_id, decide, handled=event_key)
+    def change(self, petition_id, decide, handled=None):
+        return self.petitions.change(petition_id, decide, handled=handled)
+
+    def by_token(self, token):
+        return self.db.petitions.find_one({"token": token}, {"_id": 1, "token": 1})
+
+    def open_nearby(self, grid_id, category, since):
+        """Open petitions of a category in a grid raised since a time: duplicate candidates."""
+        return list(self.db.petitions.find(
+            {"grid_id": grid_id, "category": category, "state": {"$nin": [*FINAL, "merged"]},
+             "raised_at": {"$gte": since.isoformat()}},
+            {"location": 1, "raised_at": 1}).limit(100))
+
+    def query(self, filters, now):
+        """One page of petitions, newest first; the cursor continues after the last one."""
+        query = {key: filters[key] for key in
+                 ("grid_id", "community_id", "state", "category", "channel") if key in filters}
+        raised = {}
+        if "raised_from" in filters:
+            raised["$gte"] = filters["raised_from"].isoformat()
+        if "raised_to" in filters:
+            raised["$lt"] = filters["raised_to"].isoformat()
+        if raised:
+            query["raised_at"] = raised
+        if filters.get("overdue"):
+            query["state"] = {"$in": list(WORK[:3])} if "state" not in query else query["state"]
+            query["finish_by"] = {"$lt": now.isoformat()}
+        if "cursor" in filters:
+            raised_at, last_id = decode_cursor(filters["cursor"])
+            query["$or"] = [{"raised_at": {"$lt": raised_at}},
+                            {"raised_at": raised_at, "_id": {"$lt": last_id}}]
+        page = list(self.db.petitions.find(query, HIDDEN).sort(NEWEST_FIRST)
+                    .limit(filters["limit"] + 1))
+        more = len(page) > filters["limit"]
+        page = page[:filters["limit"]]
+        cursor = encode_cursor(page[-1]["raised_at"], page[-1]["_id"]) if more else None
+        return page, cursor
+
+    def open311_requests(self, criteria, limit):
+        if "ids" in criteria:
+            query = {"_id": {"$in": criteria["ids"]}}
+        else:
+            query = {"raised_at": {"$gte": criteria["start"]}}
+            if criteria["end"]:
+                query["raised_at"]["$lte"] = criteria["end"]
+            if criteria["service_codes"]:
+                query["category"] = {"$in": criteria["service_codes"]}
+        docs = self.db.petitions.find(query, {"outbox": 0, "handled": 0}).sort(NEWEST_FIRST)
+        return list(docs.limit(limit))
+
+    def due_for_sweep(self, now, policy, limit=500):
+        """Ids of petitions whose deadline or window has passed (the domain decides what to do)."""
+        at = now.isoformat()
+        follow_up = (now - timedelta(hours=policy.follow_up_hours)).isoformat()
+        archive = (now - timedelta(hours=policy.archive_hours)).isoformat()
+        queries = [
+            {"state": "dispatched", "acknowledge_by": {"$lt": at}},
+            {"state": {"$in": list(WORK[:3])}, "finish_by": {"$lt": at}},
+            {"state": "resolved", "resolved_at": {"$lte": follow_up}},
+            {"state": "verified", "verified_at": {"$lte": archive}},
+        ]
+        ids = []
+        for query in queries:
+            ids += [d["_id"] for d in self.db.petitions.find(query, {"_id": 1}).limit(limit)]
+        return ids
+
+    def of_proposal(self, proposal_id):
+        return list(self.db.petitions.find({"proposal_id": proposal_id},
+                                           {"state": 1, "category": 1, "raised_at": 1}))
+
+    # Categories
+
+    def categories(self, include_inactive=False):
+        query = {} if include_inactive else {"active": True}
+        return list(self.db.categories.find(query).sort("_id"))
+
+    def category(self, code):
+        return self.db.categories.find_one({"_id": code})
+
+    def save_category(self, category):
+        self.db.categories.replace_one({"_id": category["_id"]}, category, upsert=True)
+
+    # Proposals
+
+    def add_proposal(self, proposal, events):
+        self.proposals.create(proposal, events)
+
+    def proposal(self, proposal_id):
+        return self.proposals.get(proposal_id)
+
+    def change_proposal(self, proposal_id, decide):
+        return self.proposals.change(proposal_id, decide)
+
+    def proposals_of(self, community_id, limit=100):
+        query = {"community_id": community_id} if community_id else {}
+        return list(self.db.proposals.find(query, {"outbox": 0, "handled": 0})
+                    .sort("submitted_at", DESCENDING).limit(limit))
+
+    # The grid registry, as this service knows it
 
     def grid(self, grid_id):
         return self.db.grids.find_one({"_id": grid_id})
+
+    def grid_at(self, lat, lng):
+        """The grid whose boundary holds the point, or None."""
+        for grid in self.db.grids.find(geo.bbox_query(lat, lng)):
+            if geo.covers(grid["boundary"], lat, lng):
+                return grid
+        return None
 
     def grids(self):
         return list(self.db.grids.find({}, {"_id": 1, "name": 1, "community_id": 1}).sort("_id"))
 
     def track_grid(self, grid):
         """Keep the newest revision of a grid; an older or repeated one changes nothing."""
+        record = dict(grid, bbox=geo.bbox(grid["boundary"]) if grid.get("boundary") else None)
         try:
             self.db.grids.update_one({"_id": grid["grid_id"], "revision": {"$lt": grid["revision"]}},
-                                     {"$set": grid}, upsert=True)
+                                     {"$set": record}, upsert=True)
         except DuplicateKeyError:
             pass
+
+
+def encode_cursor(raised_at, petition_id):
+    return base64.urlsafe_b64encode(json.dumps([raised_at, petition_id]).encode()).decode()
+
+
+def decode_cursor(cursor):
+    try:
+        raised_at, petition_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return str(raised_at), str(petition_id)
+    except (ValueError, TypeError):
+        raise InvalidFields("The cursor is not one this service gave out.", fields={
+            "cursor": ["Use the next_cursor of the previous page, unchanged."]}) from None

@@ -12,20 +12,22 @@ from shared.errors import Conflict, Forbidden, InvalidFields
 from shared.events import new_event
 
 
-def task_id_for(petition_id):
-    return f"T-{petition_id}"
+def task_id_for(petition_id, round):
+    """One task per dispatch round: a returned or reopened petition gets a new one."""
+    return f"T-{petition_id}-{round}"
 
 
 def open_task(dispatch, cause):
     """The task a dispatch opens for its team; returns the task and its event."""
-    task_id = task_id_for(dispatch["petition_id"])
+    task_id = task_id_for(dispatch["petition_id"], dispatch["round"])
     event = new_event(CATALOGUE, "task.opened.v1", "volunteer", task_id, {
-        "task_id": task_id, "petition_id": dispatch["petition_id"],
+        "task_id": task_id, "petition_id": dispatch["petition_id"], "round": dispatch["round"],
         "team_id": dispatch["handler"]["team_id"],
     }, cause.correlationid, cause)
     task = {
         "_id": task_id,
         "petition_id": dispatch["petition_id"],
+        "round": dispatch["round"],
         "team_id": dispatch["handler"]["team_id"],
         "category": dispatch["category"],
         "grid_id": dispatch["grid_id"],
@@ -46,7 +48,8 @@ def claim(volunteer_id, team, correlation_id, task):
         raise Conflict(f"Task {task['_id']} is already {task['status']} by {task['claimed_by']}; "
                        "choose another open task.")
     event = new_event(CATALOGUE, "task.claimed.v1", "volunteer", task["_id"], {
-        "task_id": task["_id"], "petition_id": task["petition_id"], "team_id": task["team_id"],
+        "task_id": task["_id"], "petition_id": task["petition_id"], "round": task["round"],
+        "team_id": task["team_id"],
         "volunteer_id": volunteer_id,
     }, correlation_id)
     return Change(set={"status": "claimed", "claimed_by": volunteer_id,
@@ -63,7 +66,8 @@ def complete(report, correlation_id, task):
         raise InvalidFields("This task has no funding department, so it cannot carry a cost.",
                             fields={"cost_fen": ["Give 0 for work nobody pays for."]})
     event = new_event(CATALOGUE, "task.completed.v1", "volunteer", task["_id"], {
-        "task_id": task["_id"], "petition_id": task["petition_id"], "team_id": task["team_id"],
+        "task_id": task["_id"], "petition_id": task["petition_id"], "round": task["round"],
+        "team_id": task["team_id"],
         "volunteer_id": report["volunteer_id"], "hours": report["hours"],
         "cost_fen": report["cost_fen"], "funding": task["funding"],
     }, correlation_id)

@@ -7,11 +7,13 @@ from tools import demo_city
 from tools.platform import SERVICES, Platform
 
 TEST_PORTS = {"grid": 18001, "petition": 18002, "volunteer": 18003, "funding": 18004}
+# Test petitions sit some 20 m apart; only those within 5 m are likely duplicates.
+SETTINGS = {"PETITION_DUPLICATE_RADIUS_M": "5"}
 
 
 @pytest.fixture(scope="session")
 def platform(service_config, tmp_path_factory):
-    running = Platform(service_config, TEST_PORTS, tmp_path_factory.mktemp("logs"))
+    running = Platform({**service_config, **SETTINGS}, TEST_PORTS, tmp_path_factory.mktemp("logs"))
     try:
         running.start_all()
         demo_city.seed({s: running.url(s) for s in SERVICES})

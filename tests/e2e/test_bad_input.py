@@ -24,10 +24,10 @@ def without(body, field):
 
 def test_missing_fields_are_each_named(api, petitions_stored):
     before = petitions_stored()
-    body = without(without(DRAIN, "grid_id"), "location")
+    body = without(without(DRAIN, "category"), "location")
     error = error_of(api("petition").post("/petitions", json=body), 422)
     assert error["code"] == "invalid_fields"
-    assert set(error["fields"]) == {"grid_id", "location"}
+    assert set(error["fields"]) == {"category", "location"}
     assert petitions_stored() == before
 
 
@@ -117,7 +117,7 @@ def test_a_volunteer_outside_the_team_cannot_claim(api):
     from tests.conftest import poll
     from tests.e2e.test_petition_flow import raise_petition
 
-    task_id = f"T-{raise_petition(api)}"
+    task_id = f"T-{raise_petition(api)}-1"
     poll(lambda: api("volunteer").get(f"/tasks/{task_id}").status_code == 200, what="the task")
     error = error_of(api("volunteer").post(f"/tasks/{task_id}/claim",
                                            json={"volunteer_id": "team-cleaning-1"}), 403)

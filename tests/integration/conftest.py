@@ -4,9 +4,11 @@ Each test gets its own virtual host and databases: consumers of one test never
 compete with another's, nor with the end-to-end platform's processes.
 """
 
+import socket
 import subprocess
 
 import pytest
+import requests
 
 from tests.conftest import drop_databases, new_database_prefix, new_vhost
 
@@ -28,10 +30,39 @@ def db_of(mongo_client, isolated_config):
 
 @pytest.fixture
 def start_service(isolated_config, container_factory):
-    """Start a service class in a container; containers stop before the vhost is deleted."""
-    def start(service_class):
-        container = container_factory(service_class, isolated_config)
+    """Start a service class in a container; containers stop before the vhost is deleted.
+    ``settings`` add to or override the test's configuration."""
+    def start(service_class, **settings):
+        container = container_factory(service_class, {**isolated_config, **settings})
         container.start()
         return container
+
+    return start
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Api:
+    """requests against one in-process service: ``api.post("/petitions", json=...)``."""
+
+    def __init__(self, base):
+        self.base = base
+
+    def __getattr__(self, method):
+        return lambda path, **kwargs: requests.request(method, self.base + path, timeout=10,
+                                                       **kwargs)
+
+
+@pytest.fixture
+def serve(start_service):
+    """Start a service with its HTTP API on a free port; returns an Api for it."""
+    def start(service_class, **settings):
+        port = free_port()
+        start_service(service_class, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}", **settings)
+        return Api(f"http://127.0.0.1:{port}")
 
     return start

@@ -18,22 +18,22 @@ from shared.consumers import MAX_ATTEMPTS, subscribe
 from shared.events import new_event
 from tests.conftest import poll
 
-DISPATCH_QUEUE = queue_name("petition", "petition.raised.v1", "grid", "dispatch")
+DISPATCH_QUEUE = queue_name("petition", "petition.accepted.v1", "grid", "dispatch")
 GRID = {"grid_id": "g01", "name": "Hexi grid 1", "community_id": "c-hexi",
         "community_type": "industrial", "workstation_id": "ws-1", "households": 233,
         "population": 553, "revision": 1}
 
 
-def raised(petition_id, grid_id="g01"):
-    return new_event(CATALOGUE, "petition.raised.v1", "petition", petition_id, {
-        "petition_id": petition_id, "grid_id": grid_id, "category": "drains",
-        "description": "Blocked drain", "location": {"lat": 30.1, "lng": 120.1, "address": None},
-        "channel": "kiosk"}, "corr-1")
+def accepted(petition_id, grid_id="g01"):
+    return new_event(CATALOGUE, "petition.accepted.v1", "petition", petition_id, {
+        "petition_id": petition_id, "grid_id": grid_id, "community_id": "c-hexi",
+        "category": "drains", "location": {"lat": 30.1, "lng": 120.1, "address": None},
+        "round": 1, "actor": "system"}, "corr-1")
 
 
 def completed(task_id, cost_fen=5_000):
     return new_event(CATALOGUE, "task.completed.v1", "volunteer", task_id, {
-        "task_id": task_id, "petition_id": task_id[2:], "team_id": "team-drain-repair",
+        "task_id": task_id, "petition_id": task_id[2:], "round": 1, "team_id": "team-drain-repair",
         "volunteer_id": "v1", "hours": 1.0, "cost_fen": cost_fen,
         "funding": {"department_id": "housing", "budget_line": "public_infrastructure",
                     "fiscal_year": 2026, "estimate_fen": 5_000, "centre_id": "centre-c-hexi"}},
@@ -71,8 +71,8 @@ def register_grid(db_of):
 def test_events_raised_before_their_consumer_first_starts_wait_for_it(
         start_service, isolated_config, db_of):
     # A petition was written with its event just before the service (re)started.
-    event = raised("P-1")
-    PetitionStore(db_of("petition")).add({"_id": "P-1", "stage": "raised", "timeline": []},
+    event = accepted("P-1")
+    PetitionStore(db_of("petition")).add({"_id": "P-1", "state": "accepted", "timeline": []},
                                          [event])
     start_service(PetitionService)
 
@@ -83,7 +83,7 @@ def test_events_raised_before_their_consumer_first_starts_wait_for_it(
 
     register_grid(db_of)
     start_service(GridService)
-    dispatch = poll(lambda: db_of("grid").dispatches.find_one({"_id": "P-1"}), what="the dispatch")
+    dispatch = poll(lambda: db_of("grid").dispatches.find_one({"_id": "P-1/1"}), what="the dispatch")
     assert dispatch["handler"]["kind"] == "butler_team"
 
 
@@ -92,14 +92,14 @@ def test_poison_is_dead_lettered_with_its_reason_and_the_consumer_goes_on(
     register_grid(db_of)
     start_service(GridService)
     exchange = event_exchange("petition").name
-    broker.publish(b"{not json", exchange, "petition.raised.v1", "m1")
-    broker.publish(json.dumps({"specversion": "1.0", "id": "x"}), exchange, "petition.raised.v1",
-                   "m2")
-    broker.publish(json.dumps(dict(raised("P-2"), data={"petition_id": "P-2"})), exchange,
-                   "petition.raised.v1", "m3")
-    broker.publish_event(raised("P-1"))
+    broker.publish(b"{not json", exchange, "petition.accepted.v1", "m1")
+    broker.publish(json.dumps({"specversion": "1.0", "id": "x"}), exchange,
+                   "petition.accepted.v1", "m2")
+    broker.publish(json.dumps(dict(accepted("P-2"), data={"petition_id": "P-2"})), exchange,
+                   "petition.accepted.v1", "m3")
+    broker.publish_event(accepted("P-1"))
 
-    poll(lambda: db_of("grid").dispatches.find_one({"_id": "P-1"}), what="the good event")
+    poll(lambda: db_of("grid").dispatches.find_one({"_id": "P-1/1"}), what="the good event")
     parked = poll(lambda: dead_letters(isolated_config), what="dead letters")
     reasons = [reason for reason, _ in parked]
     assert len(reasons) == 3

@@ -1,4 +1,5 @@
-"""The dispatcher's rules: the most specific rule wins, and nothing falls through."""
+"""The dispatcher's rules: the most specific rule wins, nothing falls through, and a
+returned petition never goes back to a team that returned it."""
 
 from datetime import UTC, datetime
 
@@ -19,11 +20,15 @@ def rule(id, category="*", community_type="*", team="team-a", funding=True):
             "estimate_fen": 30_000, "acknowledge_hours": 4, "finish_hours": 72}
 
 
-def raised(category="drains"):
-    event = new_event(CATALOGUE, "petition.raised.v1", "petition", "P-1", {
-        "petition_id": "P-1", "grid_id": "g07", "category": category, "description": "x" * 10,
-        "location": {"lat": 30.0, "lng": 120.0}, "channel": "kiosk"}, "corr")
-    return load_event(CATALOGUE, event, "petition.raised.v1")
+def raised(category="drains", type="petition.accepted.v1", round=1, previous_handler=None):
+    """The petition's request for dispatch: its acceptance, return or reopening."""
+    data = {"petition_id": "P-1", "grid_id": "g07", "community_id": "c-hexi",
+            "category": category, "location": {"lat": 30.0, "lng": 120.0}, "round": round,
+            "actor": "system", "reason": None}
+    if type != "petition.accepted.v1":
+        data["previous_handler"] = previous_handler
+    event = new_event(CATALOGUE, type, "petition", "P-1", data, "corr")
+    return load_event(CATALOGUE, event, type)
 
 
 def test_an_exact_category_beats_an_exact_community_type():
@@ -66,9 +71,33 @@ def test_a_dispatch_names_who_pays_how_much_and_by_when():
     assert dispatched["correlationid"] == event.correlationid
 
 
+def test_returned_order_is_not_sent_back_to_the_same_team():
+    rules = [rule("best", category="drains", team="team-a"), rule("next", team="team-b")]
+    first, _ = domain.dispatch(raised().data, GRID, rules, NOW, raised())
+    returned = raised(type="petition.returned.v1", round=2, previous_handler=first["handler"])
+    second, event = domain.dispatch(returned.data, GRID, rules, NOW, returned, first)
+    assert first["handler"]["team_id"] == "team-a"
+    assert second["handler"]["team_id"] == "team-b" and event["data"]["round"] == 2
+    again = raised(type="petition.returned.v1", round=3, previous_handler=second["handler"])
+    third, _ = domain.dispatch(again.data, GRID, rules, NOW, again, second)
+    assert third["handler"]["team_id"] == "butler-g07"
+    assert third["excluded_teams"] == ["team-a", "team-b"]
+
+
+def test_a_reopened_order_goes_back_to_the_team_that_handled_it():
+    rules = [rule("best", category="drains", team="team-a"), rule("next", team="team-b")]
+    returned = raised(type="petition.returned.v1", round=2,
+                      previous_handler={"kind": "volunteer_team", "team_id": "team-a", "name": "a"})
+    second, _ = domain.dispatch(returned.data, GRID, rules, NOW, returned,
+                                {"handler": returned.data["previous_handler"], "rule_id": "best"})
+    reopened = raised(type="petition.reopened.v1", round=3, previous_handler=second["handler"])
+    third, _ = domain.dispatch(reopened.data, GRID, rules, NOW, reopened, second)
+    assert second["handler"]["team_id"] == third["handler"]["team_id"] == "team-b"
+
+
 def test_reimporting_an_unchanged_grid_announces_nothing():
     record = {"name": "g", "workstation_id": "ws", "community_id": "c", "community_type": "urban",
-              "households": 1, "population": 2}
+              "households": 1, "population": 2, "boundary": None}
     first = domain.register_grid("g1", record, None, "corr")
     assert first.set["revision"] == 1 and len(first.events) == 1
     assert domain.register_grid("g1", record, {**record, "revision": 1}, "corr") is None

@@ -6,7 +6,7 @@ from marshmallow import ValidationError
 from shared.catalogue import CATALOGUE
 from shared.events import InvalidEvent, load_event, new_event
 
-DATA = {"task_id": "T-1", "petition_id": "P-1", "team_id": "t"}
+DATA = {"task_id": "T-1", "petition_id": "P-1", "round": 1, "team_id": "t"}
 
 
 def opened():

@@ -9,7 +9,7 @@ TEAM = {"_id": "team-a", "members": [{"id": "v1"}, {"id": "v2"}]}
 
 
 def task(**fields):
-    return {"_id": "T-P-1", "petition_id": "P-1", "team_id": "team-a", "status": "open",
+    return {"_id": "T-P-1-1", "petition_id": "P-1", "round": 1, "team_id": "team-a", "status": "open",
             "claimed_by": None, "funding": {"department_id": "d"}, **fields}
 
 
