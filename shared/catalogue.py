@@ -37,7 +37,8 @@ class Funding(Schema):
 
 class GridRegistered(Schema):
     grid_id = fields.String(required=True)
-    boundary = fields.Dict(load_default=None, allow_none=True)  # a GeoJSON Polygon
+    # GeoJSON Polygon or MultiPolygon as text (shared/geo.py says why)
+    boundary = fields.String(load_default=None, allow_none=True)
     name = fields.String(required=True)
     community_id = fields.String(required=True)
     community_type = fields.String(required=True)

@@ -1,12 +1,24 @@
 """Grid boundaries as GeoJSON polygons, and which grid a point falls in.
 
 FerretDB has no geo queries, so each boundary is stored with its bounding box:
-the database narrows the candidates by box, shapely decides by polygon.
-GeoJSON orders coordinates (longitude, latitude).
+the database narrows the candidates by box, shapely decides by polygon. Nor can
+FerretDB store nested arrays, which GeoJSON coordinates are, so a boundary is kept
+and carried in events as GeoJSON text. GeoJSON orders coordinates (longitude, latitude).
 """
+
+import json
 
 from shapely.geometry import Point, shape
 from shapely.validation import explain_validity
+
+
+def to_text(boundary):
+    """Canonical GeoJSON text: the same polygon always gives the same text."""
+    return json.dumps(boundary, sort_keys=True, separators=(",", ":")) if boundary else None
+
+
+def from_text(text):
+    return json.loads(text) if text else None
 
 
 def polygon_problems(boundary):
@@ -24,8 +36,8 @@ def polygon_problems(boundary):
     return []
 
 
-def bbox(boundary):
-    min_lng, min_lat, max_lng, max_lat = shape(boundary).bounds
+def bbox(text):
+    min_lng, min_lat, max_lng, max_lat = shape(from_text(text)).bounds
     return {"min_lat": min_lat, "max_lat": max_lat, "min_lng": min_lng, "max_lng": max_lng}
 
 
@@ -35,5 +47,5 @@ def bbox_query(lat, lng):
             "bbox.min_lng": {"$lte": lng}, "bbox.max_lng": {"$gte": lng}}
 
 
-def covers(boundary, lat, lng):
-    return shape(boundary).covers(Point(lng, lat))
+def covers(text, lat, lng):
+    return shape(from_text(text)).covers(Point(lng, lat))

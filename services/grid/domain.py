@@ -9,6 +9,7 @@ matter goes to the grid's own butler team (管家团队): it never falls through
 
 from datetime import timedelta
 
+from shared import geo
 from shared.catalogue import CATALOGUE
 from shared.domain import Change
 from shared.errors import InvalidFields
@@ -55,7 +56,7 @@ def grid_record(grid, workstation, community):
         "community_type": community["type"],
         "households": grid["households"],
         "population": grid["population"],
-        "boundary": grid["boundary"],
+        "boundary": geo.to_text(grid["boundary"]),
     }
 
 

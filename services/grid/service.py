@@ -12,6 +12,7 @@ from functools import partial
 from services.grid import domain
 from services.grid.schemas import Dispatch, Registry, RuleTable
 from services.grid.store import GridStore
+from shared import geo
 from shared.consumers import subscribe
 from shared.errors import InvalidFields, NotFound
 from shared.events import InvalidEvent, now
@@ -50,8 +51,9 @@ class GridService(PlatformService):
         if grid is None:
             raise NotFound(f"No grid {grid_id!r}; import it with PUT /registry first.")
         fields = ("name", "workstation_id", "community_id", "community_type", "households",
-                  "population", "boundary", "revision")
-        return json_response({"id": grid_id, **{k: grid[k] for k in fields}})
+                  "population", "revision")
+        return json_response({"id": grid_id, **{k: grid[k] for k in fields},
+                              "boundary": geo.from_text(grid.get("boundary"))})
 
     @http("PUT", "/dispatch-rules")
     def replace_rules(self, request):

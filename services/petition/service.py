@@ -30,26 +30,24 @@ from functools import partial
 from nameko.dependency_providers import Config
 
 from services.petition import categories, domain, open311, proposals
-from services.petition.proposal_schemas import (
-    AssemblyVote,
-    ConcludeNotice,
-    Objection,
-    PublicProposal,
-    ReviewProposal,
-    SubmitProposal,
-)
 from services.petition.schemas import (
+    AssemblyVote,
     Category,
     CategoryDefinition,
+    ConcludeNotice,
     FollowUp,
     MapPetition,
     Merge,
+    Objection,
     PublicPetition,
+    PublicProposal,
     RaisePetition,
+    ReviewProposal,
     StaffNote,
     StaffPetition,
     StaffQuery,
     StaffReason,
+    SubmitProposal,
     TimelineEntry,
 )
 from services.petition.store import PetitionStore

@@ -13,6 +13,7 @@ import pytest
 
 from services.petition import domain
 from services.petition.service import PetitionService
+from shared import geo
 from shared.broker import Broker
 from shared.catalogue import CATALOGUE
 from shared.events import new_event, now
@@ -45,7 +46,8 @@ def service(serve, broker):
             broker.publish_event(new_event(CATALOGUE, "grid.registered.v1", "grid", f"g0{number}", {
                 "grid_id": f"g0{number}", "name": f"Hexi grid {number}", "community_id": "c-hexi",
                 "community_type": "industrial", "workstation_id": "ws-1", "households": 230,
-                "population": 550, "revision": 1, "boundary": demo_city.boundary(number)}, "c"))
+                "population": 550, "revision": 1,
+                "boundary": geo.to_text(demo_city.boundary(number))}, "c"))
         poll(lambda: len(api.get("/grids").json()["grids"]) == 2, what="the grids")
         return api
 
@@ -294,3 +296,61 @@ def test_category_extra_fields_are_checked_against_the_category(service):
     assert defined.status_code == 200, defined.text
     petition_id = raise_petition(api, category="bench_repair", attributes={"benches": 2})
     assert api.get(f"/staff/petitions/{petition_id}").json()["attributes"] == {"benches": 2.0}
+
+
+def test_a_proposal_is_reviewed_voted_on_noticed_and_adopted_work_is_tracked(service):
+    # A notice window of about 4 seconds, so the test sees it open and then closed.
+    api = service(PROPOSAL_NOTICE_DAYS=0.00005)
+
+    def step(proposal_id, name, status=200, **body):
+        response = api.post(f"/proposals/{proposal_id}/{name}", json=body)
+        assert response.status_code == status, response.text
+        return response.json()
+
+    submitted = api.post("/proposals", json={
+        "community_id": "c-hexi", "title": "Street lights for lane 4",
+        "text": "Lane 4 has been dark for a year; we ask for six street lights.",
+        "submitted_by": "Residents of lane 4", "supporters": 37})
+    assert submitted.status_code == 201, submitted.text
+    proposal_id = submitted.json()["id"]
+
+    refused = step(proposal_id, "review", 422, decision="reject", opinion="Too costly",
+                   actor="branch-hexi")
+    assert "consultation" in refused["error"]["fields"]
+    step(proposal_id, "review", decision="endorse", opinion="Needed and affordable",
+         actor="branch-hexi")
+    inquorate = step(proposal_id, "vote", members=30, present=15, in_favour=15, against=0,
+                     abstaining=0, actor="assembly-hexi")
+    assert inquorate["state"] == "awaiting_vote" and inquorate["votes"][-1]["quorate"] is False
+    noticed = step(proposal_id, "vote", members=30, present=24, in_favour=20, against=3,
+                   abstaining=1, actor="assembly-hexi")
+    assert noticed["state"] == "on_notice" and noticed["notice"]["outcome"] == "adopted"
+    step(proposal_id, "objections", grounds="The lights will shine into our bedrooms.",
+         by="Household 4-12")
+    too_early = step(proposal_id, "conclude", 409, actor="branch-hexi",
+                     answers={"O1": "Shielded lamps"})
+    assert "runs until" in too_early["error"]["message"]
+
+    # Once the window has closed, the notice concludes only with every objection answered.
+    conclude = f"/proposals/{proposal_id}/conclude"
+    unanswered = poll(lambda: (r := api.post(conclude, json={"actor": "branch-hexi"}))
+                      .status_code == 422 and r.json(), what="the notice window to close")
+    assert "O1" in unanswered["error"]["fields"]["answers"][0]
+    adopted = step(proposal_id, "conclude", actor="branch-hexi",
+                   answers={"O1": "The lamps will be shielded downwards."})
+    assert adopted["state"] == adopted["outcome"] == "adopted"
+
+    petition_id = raise_petition(api, category="street_lighting", attributes={"lights_out": 6},
+                                 proposal_id=proposal_id)
+    public = api.get(f"/proposals/{proposal_id}").json()
+    assert public["work"] == [{"petition_id": petition_id, "category": "street_lighting",
+                               "state": "accepted"}]
+    assert [v["in_favour"] for v in public["votes"]] == [15, 20]
+    assert public["objections"][0]["answer"] == "The lamps will be shielded downwards."
+    assert api.get("/proposals", params={"community_id": "c-hexi"}).json()["proposals"][0][
+        "id"] == proposal_id
+    not_adopted = api.post("/proposals", json={
+        "community_id": "c-hexi", "title": "Another", "text": "Another proposal, still in review.",
+        "submitted_by": "A resident"})
+    work = api.post("/petitions", json={**DRAIN, "proposal_id": not_adopted.json()["id"]})
+    assert work.status_code == 422 and "proposal_id" in work.json()["error"]["fields"]

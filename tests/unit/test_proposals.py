@@ -7,8 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from marshmallow import ValidationError
 
-from services.petition import proposal_schemas as schemas
-from services.petition import proposals
+from services.petition import proposals, schemas
 from shared.catalogue import CATALOGUE
 from shared.errors import Conflict, IllegalTransition, InvalidFields
 from shared.events import load_event
