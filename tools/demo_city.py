@@ -57,7 +57,7 @@ The demo city is running: {communities} communities, {grids} grids, {teams} team
 Raise a petition (copy and paste):
 
   curl -s -X POST {petition}/petitions -H 'Content-Type: application/json' -d '{{
-    "grid_id": "g01", "category": "drains",
+    "category": "drains", "attributes": {{"severity": "overflowing"}},
     "description": "The drain outside building 3 overflows when it rains.",
     "location": {{"lat": 30.2741, "lng": 120.1551, "address": "Building 3, Hexi"}},
     "reporter": {{"name": "Wang Fang", "phone": "13800000000"}}}}'
@@ -71,6 +71,14 @@ Then, with the id it returns as P:
        -d '{{"volunteer_id": "team-drain-repair-1", "hours": 2.5, "cost_fen": 28000}}'
   curl -s {petition}/petitions/$P/timeline
   curl -s {funding}/accounts/centre-c-hexi
+  curl -s -X POST {petition}/petitions/$P/follow-up -H 'Content-Type: application/json' \
+       -d '{{"rating": 5, "comment": "Fixed the same day"}}'
+
+Or as a 311 app would (Open311 GeoReport v2):
+
+  curl -s {petition}/open311/v2/services.json
+  curl -s -X POST {petition}/open311/v2/requests.json -d service_code=drains \
+       -d lat=30.2761 -d long=120.1571 -d 'description=Blocked drain' -d 'attribute[severity]=blocked'
 
 Ctrl-C stops the services.
 """

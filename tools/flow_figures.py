@@ -15,6 +15,7 @@ from datetime import datetime
 
 import requests
 
+from tools import demo_city
 from tools.platform import DEMO_PORTS
 
 URL = {s: f"http://127.0.0.1:{p}" for s, p in DEMO_PORTS.items()}
@@ -33,8 +34,10 @@ def wait_for(check, timeout=60):
 
 
 def one(n):
-    body = {"grid_id": f"g{n % 45 + 1:02d}", "category": "drains", "description": f"Drain {n}",
-            "location": {"lat": 30.27, "lng": 120.15}, "reporter": {"anonymous": True}}
+    # Nine spots some 60 m apart in each grid: not one another's likely duplicates.
+    spot = demo_city.point_in(n % 45 + 1, 0.2 + 0.3 * (n // 45 % 3), 0.2 + 0.3 * (n // 135 % 3))
+    body = {"category": "drains", "attributes": {"severity": "blocked"},
+            "description": f"Drain {n}", "location": spot, "reporter": {"anonymous": True}}
     pid = requests.post(f"{URL['petition']}/petitions", json=body, timeout=10).json()["id"]
     task = f"{URL['volunteer']}/tasks/T-{pid}-1"
     wait_for(lambda: requests.get(task, timeout=10).status_code == 200)

@@ -229,7 +229,7 @@ def vote(tally: dict, rules: AssemblyRules, now: datetime, correlation_id: str,
                   events=[event])
 
 
-def object(objection: dict, now: datetime, correlation_id: str, proposal: dict) -> Change:
+def object_to(objection: dict, now: datetime, correlation_id: str, proposal: dict) -> Change:
     """A resident objects to the result while it is on public notice.
 
     ``objection``: ``{"grounds": "The lift blocks the fire escape.", "by": "Li Wei"}``

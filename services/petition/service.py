@@ -245,7 +245,7 @@ class PetitionService(PlatformService):
     @http("POST", "/proposals/<proposal_id>/objections")
     def object_to_proposal(self, request, proposal_id):
         return self._change_proposal(proposal_id, partial(
-            proposals.object, load_json(request, Objection())))
+            proposals.object_to, load_json(request, Objection())))
 
     @http("POST", "/proposals/<proposal_id>/conclude")
     def conclude_proposal(self, request, proposal_id):

@@ -40,8 +40,11 @@ class PetitionStore(MongoStore):
         index([("proposal_id", ASCENDING)])
         self.db.proposals.create_index([("community_id", ASCENDING), ("submitted_at", DESCENDING)])
         for category in DEFAULT_CATEGORIES:
-            self.db.categories.update_one({"_id": category["_id"]}, {"$setOnInsert": category},
-                                          upsert=True)
+            # Insert, not upsert with $setOnInsert: FerretDB drops empty arrays from those.
+            try:
+                self.db.categories.insert_one(dict(category))
+            except DuplicateKeyError:
+                pass  # defined already, perhaps changed by the city: keep theirs
 
     # Petitions
 

@@ -186,6 +186,18 @@ def test_each_legal_command_moves_the_petition_and_writes_its_timeline(service, 
     assert {step["actor"] for step in timeline[-4:]} == {"staff-1"}
 
 
+def test_staff_accept_a_flagged_petition_that_is_not_a_duplicate_after_all(service):
+    api = service()
+    spot = {**DRAIN["location"], "address": None}
+    raise_petition(api, location=spot)
+    flagged = raise_petition(api, location=spot, category="drains")
+    assert state_of(api, flagged) == "raised"
+    accepted = command(api, flagged, "accept", reason="a second drain on the same corner")
+    assert accepted["state"] == "accepted" and accepted["round"] == 1
+    assert api.get(f"/petitions/{flagged}/timeline").json()["timeline"][-1]["type"] == (
+        "petition.accepted.v1")
+
+
 def test_a_likely_duplicate_is_flagged_merged_and_its_reporter_told_the_outcome(service, others):
     api = service(PETITION_ARCHIVE_HOURS=1000)
     first = raise_petition(api)

@@ -62,7 +62,7 @@ UNTIL = T0 + timedelta(days=2 + RULES.notice_days)
 
 def objected(proposal, *grounds, at=T0 + timedelta(days=3)):
     for text in grounds:
-        proposal = apply(proposal, proposals.object({"grounds": text, "by": "Li Wei"}, at, "corr",
+        proposal = apply(proposal, proposals.object_to({"grounds": text, "by": "Li Wei"}, at, "corr",
                                                     proposal))
     return proposal
 
@@ -250,7 +250,7 @@ def test_a_tally_error_says_how_the_count_falls_short():
 
 def test_residents_may_object_while_the_proposal_is_on_notice():
     proposal = on_notice()
-    change = proposals.object({"grounds": "The lift blocks the fire escape.", "by": None},
+    change = proposals.object_to({"grounds": "The lift blocks the fire escape.", "by": None},
                               T0 + timedelta(days=3), "corr", proposal)
     assert "state" not in change.set
     assert change.push["objections"] == [{"id": "O1", "grounds": "The lift blocks the fire escape.",
@@ -266,14 +266,14 @@ def test_residents_may_object_while_the_proposal_is_on_notice():
 def test_objections_are_refused_once_the_notice_window_has_closed(late):
     proposal = on_notice()
     with pytest.raises(Conflict, match=re.escape(f"closed at {UNTIL.isoformat()}")):
-        proposals.object({"grounds": "Too late, but still.", "by": None}, UNTIL + late, "corr",
+        proposals.object_to({"grounds": "Too late, but still.", "by": None}, UNTIL + late, "corr",
                          proposal)
 
 
 def test_objections_are_only_taken_while_on_notice():
     proposal = reviewed()
     with pytest.raises(IllegalTransition) as refused:
-        proposals.object({"grounds": "Not yet decided.", "by": None}, T0, "corr", proposal)
+        proposals.object_to({"grounds": "Not yet decided.", "by": None}, T0, "corr", proposal)
     assert refused.value.details["allowed"] == ["vote"]
 
 
@@ -363,7 +363,7 @@ def test_a_final_proposal_allows_no_more_commands():
         proposals.vote(tally(), RULES, UNTIL, "corr", proposal)
     assert refused.value.details == {"state": "adopted", "allowed": []}
     for command, args in ((proposals.review, ({"decision": "endorse"},)),
-                          (proposals.object, ({"grounds": "Late."},)),
+                          (proposals.object_to, ({"grounds": "Late."},)),
                           (proposals.conclude, ({"actor": "x"},))):
         with pytest.raises(IllegalTransition):
             command(*args, UNTIL, "corr", proposal)
@@ -385,7 +385,7 @@ def test_the_whole_path_from_submission_to_adoption_is_told_in_its_history_and_e
                              "actor": "branch-hexi", "consultation": None},), T0),
         (proposals.vote, (tally(present=8, in_favour=8, against=0, abstaining=0), RULES), T0),
         (proposals.vote, (tally(), RULES), T0 + timedelta(days=2)),
-        (proposals.object, ({"grounds": "The lift blocks the fire escape.", "by": "Li Wei"},),
+        (proposals.object_to, ({"grounds": "The lift blocks the fire escape.", "by": "Li Wei"},),
          T0 + timedelta(days=3)),
         (proposals.conclude, ({"actor": "branch-hexi", "answers": {"O1": "See the plan."}},),
          UNTIL),
