@@ -49,3 +49,10 @@ def bbox_query(lat, lng):
 
 def covers(text, lat, lng):
     return shape(from_text(text)).covers(Point(lng, lat))
+
+
+def inside_point(text):
+    """A point surely inside the boundary (its centroid may not be): where to put a
+    matter known only by the area's address id."""
+    point = shape(from_text(text)).representative_point()
+    return {"lat": round(point.y, 6), "lng": round(point.x, 6)}

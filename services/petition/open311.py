@@ -6,8 +6,10 @@ error format (a JSON array of ``{code, description}``) are the spec's. Our
 richer lifecycle is mapped onto open/closed, with the detail in
 ``status_notes``. What the spec leaves to the jurisdiction, and our choices:
 
-- a request needs ``lat`` and ``long``: there is no geocoder, and the point
-  decides the grid that handles it (``address_string`` is kept as the address);
+- a request is located by ``lat`` and ``long``, or by ``address_id``: our master
+  address repository is the grid registry, so an address id is a grid id (the
+  matter is placed inside that grid). There is no geocoder, so ``address_string``
+  alone cannot place it; it is kept as the address;
 - ``service_request_id`` is returned at once (type "realtime"); the ``token``
   returned beside it resolves to the same id;
 - ``api_key`` and ``jurisdiction_id`` are accepted; a jurisdiction other than
@@ -59,30 +61,39 @@ def check_jurisdiction(params, jurisdiction):
                        "or leave it out.")
 
 
-def petition_request(form):
+def petition_request(form, locate):
     """A native raise-petition request from a GeoReport v2 POST form (a MultiDict).
 
-    Field names in errors are the Open311 ones, so a 311 client can show them.
+    ``locate(address_id)`` gives a point inside the area an address id names, or
+    None. Field names in errors are the Open311 ones, so a 311 client can show them.
     """
     problems = {}
     if not form.get("service_code"):
         problems["service_code"] = ["service_code is required; list them at services.json."]
-    for name in ("lat", "long"):
-        try:
-            float(form.get(name, ""))
-        except ValueError:
-            problems[name] = [f"{name} is required as a decimal number: this jurisdiction finds "
-                              "the grid from the point, and cannot geocode an address."]
+    point = None
+    if form.get("address_id") and not (form.get("lat") or form.get("long")):
+        point = locate(form["address_id"])
+        if point is None:
+            problems["address_id"] = [f"No area has address_id {form['address_id']!r}; give a "
+                                      "grid id, or lat and long."]
+    else:
+        for name in ("lat", "long"):
+            try:
+                float(form.get(name, ""))
+            except ValueError:
+                problems[name] = [f"{name} is required as a decimal number, unless address_id "
+                                  "names the grid: this jurisdiction cannot geocode an address."]
     if not form.get("description"):
         problems["description"] = ["Describe the problem in up to 4,000 characters."]
     if problems:
         raise InvalidFields("Some required parameters are missing or invalid.", fields=problems)
     name = " ".join(filter(None, (form.get("first_name"), form.get("last_name")))) or None
+    point = point or {"lat": float(form["lat"]), "lng": float(form["long"])}
     request = {
         "category": form["service_code"],
+        "grid_id": form["address_id"] if form.get("address_id") else None,
         "description": form["description"],
-        "location": {"lat": float(form["lat"]), "lng": float(form["long"]),
-                     "address": form.get("address_string") or None},
+        "location": {**point, "address": form.get("address_string") or None},
         "channel": "online_platform",
         "attributes": attributes(form),
         "attachments": [{"url": form["media_url"], "kind": "photo"}] if form.get("media_url") else [],
@@ -150,7 +161,7 @@ def service_request(petition, category_name):
         "updated_datetime": w3c(petition["updated_at"]),
         "expected_datetime": w3c(petition.get("finish_by")),
         "address": location.get("address"),
-        "address_id": None,
+        "address_id": petition["grid_id"],
         "zipcode": None,
         "lat": location["lat"],
         "long": location["lng"],

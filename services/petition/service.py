@@ -187,7 +187,8 @@ class PetitionService(PlatformService):
     def open311_post_request(self, request):
         form = read_form(request)
         open311.check_jurisdiction(form, self._jurisdiction())
-        petition = self._raise(load_data(RaisePetition(), open311.petition_request(form)))
+        request = open311.petition_request(form, self._inside_grid)
+        petition = self._raise(load_data(RaisePetition(), request))
         return json_response(open311.created(petition), status=201)
 
     @open311_http("GET", f"{OPEN311}/requests.json")
@@ -325,6 +326,10 @@ class PetitionService(PlatformService):
                 "location": [f"({location['lat']}, {location['lng']}) is in no grid; check the "
                              "point, or name the grid with grid_id."]})
         return grid
+
+    def _inside_grid(self, grid_id):
+        grid = self.store.grid(grid_id)
+        return grid.get("inside") if grid else None
 
     def _close_with(self, primary, duplicate_id, event):
         self.store.change(duplicate_id, partial(domain.close_with_primary, primary, event.time,

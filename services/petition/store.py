@@ -169,7 +169,9 @@ class PetitionStore(MongoStore):
 
     def track_grid(self, grid):
         """Keep the newest revision of a grid; an older or repeated one changes nothing."""
-        record = dict(grid, bbox=geo.bbox(grid["boundary"]) if grid.get("boundary") else None)
+        boundary = grid.get("boundary")
+        record = dict(grid, bbox=geo.bbox(boundary) if boundary else None,
+                      inside=geo.inside_point(boundary) if boundary else None)
         try:
             self.db.grids.update_one({"_id": grid["grid_id"], "revision": {"$lt": grid["revision"]}},
                                      {"$set": record}, upsert=True)

@@ -79,3 +79,14 @@ def test_a_311_client_gets_errors_in_the_specs_format(client):
     with pytest.raises(HttpError) as missing:
         client.get_request("P-does-not-exist")
     assert missing.value.status == 404
+
+
+def test_a_311_client_may_give_the_grid_as_address_id_and_a_multivalue_attribute(client):
+    [created] = client.create_request(
+        "sanitation", dry_run=False, confirm="SEND", api_key="demo-key", address_id="g05",
+        address_string="Behind the Hexi market", description="Rubbish piled behind the market.",
+        attributes={"waste_type": ["household", "bulky"]}).response
+    read = client.get_request(created["service_request_id"])
+    assert read["address_id"] == "g05" and read["address"] == "Behind the Hexi market"
+    south, west = demo_city.cell(5)
+    assert south < read["lat"] < south + demo_city.CELL and west < read["long"] < west + demo_city.CELL

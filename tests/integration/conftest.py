@@ -10,6 +10,8 @@ import subprocess
 import pytest
 import requests
 
+from shared.broker import Broker
+from shared.catalogue import CATALOGUE
 from tests.conftest import drop_databases, new_database_prefix, new_vhost
 
 
@@ -21,6 +23,15 @@ def isolated_config(infrastructure, mongo_client):
            "WEB_SERVER_ADDRESS": "127.0.0.1:0"}
     subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
     drop_databases(mongo_client, prefix)
+
+
+@pytest.fixture
+def broker(isolated_config):
+    """A publisher on the test's virtual host, every catalogued queue declared."""
+    broker = Broker(isolated_config["AMQP_URI"])
+    broker.declare_consumers(CATALOGUE, list(CATALOGUE))
+    yield broker
+    broker.reset()
 
 
 @pytest.fixture

@@ -5,14 +5,13 @@ Real services run in nameko containers on the real broker and database.
 
 import json
 
-import pytest
 from kombu import Connection
 
 from services.funding.service import FundingService
 from services.grid.service import GridService
 from services.petition.service import PetitionService
 from services.petition.store import PetitionStore
-from shared.broker import DEAD_LETTERS, Broker, event_exchange, queue_name
+from shared.broker import DEAD_LETTERS, event_exchange, queue_name
 from shared.catalogue import CATALOGUE
 from shared.consumers import MAX_ATTEMPTS, subscribe
 from shared.events import new_event
@@ -53,14 +52,6 @@ def dead_letters(config):
         while (message := channel.basic_get(DEAD_LETTERS, no_ack=True)) is not None:
             found.append((message.headers["x-reason"], message.body))
     return found
-
-
-@pytest.fixture
-def broker(isolated_config):
-    broker = Broker(isolated_config["AMQP_URI"])
-    broker.declare_consumers(CATALOGUE, list(CATALOGUE))
-    yield broker
-    broker.reset()
 
 
 def register_grid(db_of):

@@ -14,7 +14,6 @@ import pytest
 from services.petition import domain
 from services.petition.service import PetitionService
 from shared import geo
-from shared.broker import Broker
 from shared.catalogue import CATALOGUE
 from shared.events import new_event, now
 from tests.conftest import poll
@@ -27,14 +26,6 @@ DRAIN = {"category": "drains", "description": "The drain outside building 3 over
          "reporter": {"name": "Wang Fang", "phone": "13800001234"}}
 # A quick sweep; duplicates only within 5 m, so test petitions a few metres apart are not.
 SETTINGS = {"PETITION_SWEEP_SECONDS": 0.3, "PETITION_DUPLICATE_RADIUS_M": 5}
-
-
-@pytest.fixture
-def broker(isolated_config):
-    broker = Broker(isolated_config["AMQP_URI"])
-    broker.declare_consumers(CATALOGUE, list(CATALOGUE))
-    yield broker
-    broker.reset()
 
 
 @pytest.fixture

@@ -11,6 +11,10 @@ DRAINS = DEFAULT_CATEGORIES[0]
 SANITATION = next(c for c in DEFAULT_CATEGORIES if c["_id"] == "sanitation")
 
 
+def nowhere(address_id):
+    return None
+
+
 def form(**fields):
     base = {"service_code": "drains", "lat": "30.2741", "long": "120.1551",
             "description": "Overflowing drain", "attribute[severity]": "overflowing"}
@@ -37,7 +41,7 @@ def test_every_spec_datatype_is_offered():
 def test_a_post_form_becomes_a_native_petition_with_attributes_and_reporter():
     request = open311.petition_request(form(first_name="Fang", last_name="Wang",
                                             phone="13800001234", media_url="https://x.cn/1.jpg",
-                                            address_string="Building 3"))
+                                            address_string="Building 3"), nowhere)
     assert request["category"] == "drains" and request["attributes"] == {"severity": "overflowing"}
     assert request["location"] == {"lat": 30.2741, "lng": 120.1551, "address": "Building 3"}
     assert request["reporter"] == {"name": "Fang Wang", "phone": "13800001234", "email": None,
@@ -48,16 +52,26 @@ def test_a_post_form_becomes_a_native_petition_with_attributes_and_reporter():
 def test_a_nameless_request_is_anonymous_and_multivalue_attributes_are_lists():
     values = form(service_code="sanitation")
     values.setlist("attribute[waste_type][]", ["household", "bulky"])
-    request = open311.petition_request(values)
+    request = open311.petition_request(values, nowhere)
     assert request["reporter"]["anonymous"] is True
     assert request["attributes"]["waste_type"] == ["household", "bulky"]
     assert check_attributes(SANITATION, {"waste_type": ["household", "bulky"]})
 
 
+def test_an_address_id_names_a_grid_and_places_the_matter_inside_it():
+    values = MultiDict({"service_code": "drains", "description": "x", "address_id": "g07"})
+    request = open311.petition_request(values, {"g07": {"lat": 30.1, "lng": 120.2}}.get)
+    assert request["grid_id"] == "g07"
+    assert request["location"] == {"lat": 30.1, "lng": 120.2, "address": None}
+    with pytest.raises(InvalidFields) as refused:
+        open311.petition_request(MultiDict({**values, "address_id": "g99"}), nowhere)
+    assert "address_id" in refused.value.fields
+
+
 def test_a_request_without_a_point_is_refused_in_the_specs_error_format():
     with pytest.raises(InvalidFields) as refused:
         open311.petition_request(MultiDict({"service_code": "drains", "description": "x",
-                                            "address_string": "Building 3"}))
+                                            "address_string": "Building 3"}), nowhere)
     status, body = open311.render_error(422, "invalid_fields", "m", refused.value.fields)
     assert status == 400
     assert {e["description"].split(":")[0] for e in body} == {"lat", "long"}
@@ -83,7 +97,7 @@ def test_a_request_shows_its_state_and_latest_step_in_status_notes():
                 "location": {"lat": 1.0, "lng": 2.0, "address": "A"}, "attachments": [],
                 "raised_at": "2026-11-23T09:00:00.123456+00:00",
                 "updated_at": "2026-11-23T09:05:00+00:00", "finish_by": "2026-11-26T09:05:00+00:00",
-                "handler": {"name": "Drains team"},
+                "handler": {"name": "Drains team"}, "grid_id": "g01",
                 "timeline": [{"summary": "Dispatched (派单) to Drains team"}]}
     request = open311.service_request(petition, "Blocked drain")
     assert request["status"] == "open" and request["agency_responsible"] == "Drains team"
