@@ -60,6 +60,10 @@ class MongoStore:
     def ensure_indexes(self):
         """Create the indexes the store's queries rely on (idempotent)."""
 
+    def upgrade(self):
+        """Bring documents written by an earlier version to today's shape (idempotent:
+        each upgrade selects only documents still in the old shape)."""
+
     def ping(self):
         self.db.command("ping")
 
@@ -73,6 +77,7 @@ class Storage(DependencyProvider):
     def setup(self):
         self.store = self.store_class(database(self.container))
         self.store.ensure_indexes()
+        self.store.upgrade()
 
     def get_dependency(self, worker_ctx):
         return self.store

@@ -71,13 +71,13 @@ Then, with the id it returns as P:
        -d '{{"volunteer_id": "team-drain-repair-1", "hours": 2.5, "cost_fen": 28000}}'
   curl -s {petition}/petitions/$P/timeline
   curl -s {funding}/accounts/centre-c-hexi
-  curl -s -X POST {petition}/petitions/$P/follow-up -H 'Content-Type: application/json' \
+  curl -s -X POST {petition}/petitions/$P/follow-up -H 'Content-Type: application/json' \\
        -d '{{"rating": 5, "comment": "Fixed the same day"}}'
 
 Or as a 311 app would (Open311 GeoReport v2):
 
   curl -s {petition}/open311/v2/services.json
-  curl -s -X POST {petition}/open311/v2/requests.json -d service_code=drains \
+  curl -s -X POST {petition}/open311/v2/requests.json -d service_code=drains \\
        -d lat=30.2761 -d long=120.1571 -d 'description=Blocked drain' -d 'attribute[severity]=blocked'
 
 Ctrl-C stops the services.

@@ -19,6 +19,15 @@ class GridStore(MongoStore):
         self.dispatches.ensure_indexes()
         self.db.dispatches.create_index([("petition_id", ASCENDING), ("round", ASCENDING)])
 
+    def upgrade(self):
+        """Dispatches written before rounds were keyed by petition id alone: they were round 1."""
+        for doc in self.db.dispatches.find({"round": {"$exists": False}}):
+            try:
+                self.db.dispatches.insert_one({**doc, "_id": dispatch_id(doc["_id"], 1), "round": 1})
+            except DuplicateKeyError:
+                pass  # copied before a crash; the old one is removed below
+            self.db.dispatches.delete_one({"_id": doc["_id"]})
+
     def save_places(self, communities, workstations):
         for name, places in (("communities", communities), ("workstations", workstations)):
             for place in places:

@@ -128,7 +128,8 @@ class TimelineEntry(Schema):
     at = fields.String()
     type = fields.String()
     event_id = fields.String()
-    actor = fields.String()
+    # Lines written before actors were recorded name the service instead.
+    actor = fields.Function(lambda entry: entry.get("actor") or entry.get("service"))
     summary = fields.String()
 
 

@@ -3,6 +3,7 @@ copy of the grid registry (learnt from grid.registered events)."""
 
 import base64
 import json
+import uuid
 from datetime import timedelta
 
 from pymongo import ASCENDING, DESCENDING
@@ -45,6 +46,21 @@ class PetitionStore(MongoStore):
                 self.db.categories.insert_one(dict(category))
             except DuplicateKeyError:
                 pass  # defined already, perhaps changed by the city: keep theirs
+
+    # Petitions written before the 12345 lifecycle moved through "stages".
+    STAGE_TO_STATE = {"raised": "accepted", "dispatched": "dispatched", "task_opened": "dispatched",
+                      "claimed": "acknowledged", "completed": "resolved", "closed": "closed"}
+
+    def upgrade(self):
+        for doc in self.db.petitions.find({"stage": {"$exists": True}}, {"stage": 1, "raised_at": 1}):
+            state = self.STAGE_TO_STATE[doc["stage"]]
+            self.db.petitions.update_one({"_id": doc["_id"], "stage": doc["stage"]}, {
+                "$unset": {"stage": ""},
+                "$set": {"state": state, "round": 1, "escalation_level": 0, "escalated_for": [],
+                         "merged_petitions": [], "ratings": [], "duplicate_candidates": [],
+                         "attributes": {}, "attachments": [], "token": uuid.uuid4().hex,
+                         "updated_at": doc["raised_at"],
+                         **({"outcome": "closed_before_follow_up"} if state == "closed" else {})}})
 
     # Petitions
 

@@ -14,6 +14,10 @@ class VolunteerStore(MongoStore):
         self.tasks.ensure_indexes()
         self.db.tasks.create_index([("team_id", ASCENDING), ("status", ASCENDING)])
 
+    def upgrade(self):
+        """Tasks opened before dispatch rounds belonged to the first."""
+        self.db.tasks.update_many({"round": {"$exists": False}}, {"$set": {"round": 1}})
+
     def save_team(self, team):
         self.db.teams.replace_one({"_id": team["_id"]}, team, upsert=True)
 
