@@ -18,10 +18,14 @@ class Location(Schema):
 
 
 class Handler(Schema):
-    """Who does the work: a volunteer team or a grid's butler team (管家团队)."""
+    """Who does the work: a volunteer team, a grid's butler team (管家团队) or one role
+    in it, or a functional department (which takes no volunteer task)."""
 
-    kind = fields.String(required=True, validate=validate.OneOf(["volunteer_team", "butler_team"]))
-    team_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(
+        ["volunteer_team", "butler_team", "department"]))
+    team_id = fields.String(load_default=None, allow_none=True)
+    role = fields.String(load_default=None, allow_none=True)
+    department_id = fields.String(load_default=None, allow_none=True)
     name = fields.String(required=True)
 
 
@@ -37,8 +41,12 @@ class Funding(Schema):
 
 class GridRegistered(Schema):
     grid_id = fields.String(required=True)
+    sub_district_id = fields.String(load_default=None, allow_none=True)
+    district_id = fields.String(load_default=None, allow_none=True)
     # GeoJSON Polygon or MultiPolygon as text (shared/geo.py says why)
     boundary = fields.String(load_default=None, allow_none=True)
+    # role -> [{"id", "name"}]: the grid's butler team, public officials
+    butler_team = fields.Dict(load_default=dict)
     name = fields.String(required=True)
     community_id = fields.String(required=True)
     community_type = fields.String(required=True)
@@ -84,6 +92,9 @@ class PetitionRoundStep(PetitionStep):
     round = fields.Integer(required=True)
 
 
+RETURN_REASONS = ("wrong_area", "not_our_duty", "needs_other_department")
+
+
 class PetitionSentBack(PetitionStep):
     """Returned by its handler (退单) or reopened after a poor rating: dispatch it again."""
 
@@ -93,6 +104,8 @@ class PetitionSentBack(PetitionStep):
     location = fields.Nested(Location, required=True)
     round = fields.Integer(required=True)
     previous_handler = fields.Nested(Handler, required=True, allow_none=True)
+    return_reason = fields.String(load_default=None, allow_none=True,
+                                  validate=validate.OneOf(RETURN_REASONS))
 
 
 class PetitionMerged(PetitionStep):
@@ -157,6 +170,7 @@ class PetitionDispatched(Schema):
     funding = fields.Nested(Funding, required=True, allow_none=True)
     acknowledge_by = fields.AwareDateTime(required=True, format="iso")
     due_by = fields.AwareDateTime(required=True, format="iso")
+    final = fields.Boolean(load_default=False)  # the arbiter's ruling: it cannot be returned
 
 
 class TaskOpened(Schema):
@@ -197,6 +211,50 @@ class FundsSettled(Schema):
     currency = fields.String(required=True)
 
 
+class TeamRegistered(Schema):
+    team_id = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    skills = fields.List(fields.String(), required=True)
+
+
+class DispatchStep(Schema):
+    """A step of the dispatcher's clocks for one round of a petition."""
+
+    petition_id = fields.String(required=True)
+    round = fields.Integer(required=True)
+    grid_id = fields.String(required=True)
+
+
+class DispatchReminded(DispatchStep):
+    clock = fields.String(required=True)  # acknowledge or finish
+    deadline = fields.AwareDateTime(required=True, format="iso")
+    handler = fields.Nested(Handler, required=True)
+
+
+class DispatchEscalated(DispatchReminded):
+    level = fields.Integer(required=True)
+    to_place = fields.String(required=True)
+
+
+class ExtensionRequested(DispatchStep):
+    actor = fields.String(required=True)
+    reason = fields.String(required=True)
+    working_days = fields.Float(required=True)
+
+
+class ExtensionDecided(DispatchStep):
+    actor = fields.String(required=True)
+    approved = fields.Boolean(required=True)
+    reason = fields.String(load_default=None, allow_none=True)
+    due_by = fields.AwareDateTime(required=True, format="iso")
+
+
+class ArbitrationRequested(DispatchStep):
+    returns = fields.Integer(required=True)
+    excluded = fields.List(fields.String(), required=True)
+
+
 @dataclass(frozen=True)
 class EventType:
     type: str
@@ -235,7 +293,8 @@ CATALOGUE = Catalogue(
               "A resident raised a petition in a grid (flagged with any likely duplicates)."),
     EventType("petition.accepted.v1", "petition", PetitionAccepted, (("grid", "dispatch"),),
               "The petition was accepted for handling (受理) and awaits dispatch."),
-    EventType("petition.rejected.v1", "petition", PetitionStep, (("petition", "close_merged"),),
+    EventType("petition.rejected.v1", "petition", PetitionStep,
+              (("petition", "close_merged"), ("grid", "track_progress")),
               "The petition was rejected, with the reason; petitions merged into it close too."),
     EventType("petition.merged.v1", "petition", PetitionMerged,
               (("petition", "absorb_duplicate"),),
@@ -243,11 +302,11 @@ CATALOGUE = Catalogue(
     EventType("petition.dispatched.v1", "grid", PetitionDispatched,
               FOLLOW + (("volunteer", "open_task"),),
               "The dispatcher chose who handles the petition, who pays and by when (派单)."),
-    EventType("petition.acknowledged.v1", "petition", PetitionRoundStep, (),
+    EventType("petition.acknowledged.v1", "petition", PetitionRoundStep, (("grid", "track_progress"),),
               "The handler signed for the petition (签收)."),
     EventType("petition.progressed.v1", "petition", PetitionRoundStep, (),
               "The handler reported progress."),
-    EventType("petition.resolved.v1", "petition", PetitionRoundStep, (),
+    EventType("petition.resolved.v1", "petition", PetitionRoundStep, (("grid", "track_progress"),),
               "The handler finished the work; the resident is asked to rate it."),
     EventType("petition.returned.v1", "petition", PetitionSentBack, (("grid", "redispatch"),),
               "The handler returned the petition as not theirs (退单); it is dispatched again."),
@@ -259,6 +318,19 @@ CATALOGUE = Catalogue(
               "The follow-up (回访) recorded the resident's rating of the resolution."),
     EventType("petition.closed.v1", "petition", PetitionClosed, (("petition", "close_merged"),),
               "The petition was closed with its outcome; petitions merged into it close too."),
+    EventType("dispatch.reminded.v1", "grid", DispatchReminded, FOLLOW,
+              "A deadline passed: the handler is reminded (催办)."),
+    EventType("dispatch.escalated.v1", "grid", DispatchEscalated, FOLLOW,
+              "Still not done: supervision (督办) moves one level up, to the workstation, "
+              "then the sub-district."),
+    EventType("dispatch.extension_requested.v1", "grid", ExtensionRequested, FOLLOW,
+              "The handler asked for more time; the finish clock pauses."),
+    EventType("dispatch.extension_decided.v1", "grid", ExtensionDecided, FOLLOW,
+              "The extension was granted or refused; the finish clock resumes."),
+    EventType("dispatch.arbitration_requested.v1", "grid", ArbitrationRequested, FOLLOW,
+              "Returned too often: a human arbiter must rule who handles it."),
+    EventType("team.registered.v1", "volunteer", TeamRegistered, (("grid", "track_team"),),
+              "A team was registered or changed, with the skills it covers."),
     EventType("task.opened.v1", "volunteer", TaskOpened, FOLLOW,
               "A task was opened for the handling team."),
     EventType("task.claimed.v1", "volunteer", TaskClaimed, FOLLOW,

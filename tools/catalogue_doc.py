@@ -1,9 +1,15 @@
 """The README's event catalogue, generated from shared/catalogue.py (the one source of truth).
 
-    python -m tools.catalogue_doc     prints the table; a test keeps the README in step
+    python -m tools.catalogue_doc           prints the table
+    python -m tools.catalogue_doc --write   puts it in the README (a test keeps them in step)
 """
 
+import sys
+from pathlib import Path
+
 from shared.catalogue import CATALOGUE
+
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def table():
@@ -17,5 +23,12 @@ def table():
     return "\n".join(lines)
 
 
+def write():
+    text = README.read_text()
+    start = text.index("| type | producer | consumers (service.handler)")
+    end = text.index("\n\n", start)
+    README.write_text(text[:start] + table() + text[end:])
+
+
 if __name__ == "__main__":
-    print(table())
+    write() if "--write" in sys.argv else print(table())

@@ -1,16 +1,30 @@
 """The demo city, seeded through the services' own APIs from the source reports' figures.
 
-A county of 4 village communities (one of each type the reports name) split
-into 45 grids under 4 grid workstations, 10,479 households and 24,868 people;
-each grid has its butler team of eight roles; five volunteer service teams;
-department budget lines from the county's community budget (over 2 million
-yuan a year).
+A county of 4 village communities (one of each type the reports name) in one
+sub-district, split into 45 grids under 4 grid workstations, 10,479 households and
+24,868 people; each grid has its butler team of eight roles; 270 buildings, 251 of
+them with a building head; five volunteer service teams; department budget lines
+from the county's community budget (over 2 million yuan a year); the 2026 working
+calendar.
+
+The registry is imported from the CSV files in ``deploy/demo-city`` (the format
+any city's registry can be imported in), which this module writes:
+
+    python -m tools.demo_city --write-files
 """
 
+import sys
 import time
 from datetime import date
+from pathlib import Path
 
 import requests
+
+from services.grid.calendar import DEMO_CALENDAR
+from services.grid.registry import BUTLER_ROLES
+from services.grid.registry_files import to_csv
+
+FILES = Path(__file__).resolve().parents[1] / "deploy" / "demo-city"
 
 COMMUNITIES = [  # id, name, type, grids
     ("c-hexi", "Hexi", "industrial", 12),
@@ -19,9 +33,7 @@ COMMUNITIES = [  # id, name, type, grids
     ("c-beijie", "Beijie", "market_town", 11),
 ]
 HOUSEHOLDS, POPULATION = 10_479, 24_868
-BUTLER_ROLES = ("grid_leader", "grid_assistant", "area_police_officer", "fire_safety_liaison",
-                "legal_service_officer", "mass_work_officer", "livelihood_supervisor",
-                "grid_cleaner")
+BUILDINGS_PER_GRID, BUILDING_HEADS = 6, 251
 TEAMS = {  # id: (name, skills, members)
     "team-drain-repair": ("Drains and repairs team", ["plumbing", "electrics"], 6),
     "team-cleaning": ("Cleaning team", ["cleaning"], 8),
@@ -29,23 +41,42 @@ TEAMS = {  # id: (name, skills, members)
     "team-night-patrol": ("Night patrol team", ["patrol", "fire_safety"], 10),
     "team-elderly-care": ("Elderly care team", ["care"], 6),
 }
-# category: (team or None for the grid's butler team, department, budget line, estimate in fen)
-RULES = {
-    "drains": ("team-drain-repair", "housing", "public_infrastructure", 30_000),
-    "street_lighting": ("team-drain-repair", "housing", "public_infrastructure", 15_000),
-    "sanitation": ("team-cleaning", "urban_management", "sanitation", 8_000),
-    "legal_question": ("team-legal-aid", "justice", "comprehensive_governance", 5_000),
-    "neighbour_dispute": (None, "justice", "comprehensive_governance", 3_000),
-    "safety_hazard": ("team-night-patrol", "public_security", "comprehensive_governance", 5_000),
-    "fire_hazard": ("team-night-patrol", "public_security", "comprehensive_governance", 5_000),
-    "elderly_care": ("team-elderly-care", "civil_affairs", "purchased_assistant_services", 10_000),
-}
+# id, category, community type, handler, (department, budget line) or None, estimate in fen,
+# time limits: acknowledge in working hours, finish in working days
+RULES = [
+    ("drains", "drains", "*", {"kind": "volunteer_team", "team_id": "team-drain-repair"},
+     ("housing", "public_infrastructure"), 30_000, 2, 3),
+    ("street-lighting", "street_lighting", "*", {"kind": "volunteer_skill", "skill": "electrics"},
+     ("housing", "public_infrastructure"), 15_000, 2, 3),
+    ("sanitation", "sanitation", "*", {"kind": "volunteer_team", "team_id": "team-cleaning"},
+     ("urban_management", "sanitation"), 8_000, 2, 3),
+    ("sanitation-market-towns", "sanitation", "market_town",
+     {"kind": "butler_role", "role": "grid_cleaner"}, ("urban_management", "sanitation"), 5_000,
+     2, 2),
+    ("legal-question", "legal_question", "*",
+     {"kind": "butler_role", "role": "legal_service_officer"},
+     ("justice", "comprehensive_governance"), 5_000, 2, 3),
+    ("neighbour-dispute", "neighbour_dispute", "*",
+     {"kind": "butler_role", "role": "mass_work_officer"},
+     ("justice", "comprehensive_governance"), 3_000, 2, 13),
+    ("safety-hazard", "safety_hazard", "*", {"kind": "volunteer_team", "team_id": "team-night-patrol"},
+     ("public_security", "comprehensive_governance"), 5_000, 1, 1),
+    ("fire-hazard", "fire_hazard", "*", {"kind": "butler_role", "role": "fire_safety_liaison"},
+     ("public_security", "comprehensive_governance"), 5_000, 1, 1),
+    ("elderly-care", "elderly_care", "*", {"kind": "volunteer_skill", "skill": "care"},
+     ("civil_affairs", "purchased_assistant_services"), 10_000, 2, 3),
+    ("unemployment", "unemployment", "*",
+     {"kind": "department", "department_id": "human_resources",
+      "name": "County human resources and social security bureau"},
+     ("human_resources", "training"), 0, 4, 13),
+]
 BUDGETS_YUAN = {
     ("housing", "public_infrastructure"): 800_000,
     ("urban_management", "sanitation"): 400_000,
     ("justice", "comprehensive_governance"): 200_000,
     ("public_security", "comprehensive_governance"): 300_000,
     ("civil_affairs", "purchased_assistant_services"): 300_000,
+    ("human_resources", "training"): 200_000,
 }
 
 WELCOME = """
@@ -115,7 +146,8 @@ def split(total, parts):
 
 
 def registry():
-    communities, workstations, grids = [], [], []
+    """The demo county's registry document, in the shape PUT /registry takes."""
+    communities, workstations, grids, buildings = [], [], [], []
     grid_count = sum(c[3] for c in COMMUNITIES)
     households, population = split(HOUSEHOLDS, grid_count), split(POPULATION, grid_count)
     number = 0
@@ -123,28 +155,54 @@ def registry():
         first = number
         for _ in range(n):
             number += 1
-            grids.append({"id": f"g{number:02d}", "name": f"{name} grid {number - first}",
+            grid_id = f"g{number:02d}"
+            grids.append({"id": grid_id, "name": f"{name} grid {number - first}",
                           "workstation_id": f"ws-{i}", "households": households[number - 1],
-                          "population": population[number - 1], "boundary": boundary(number)})
+                          "population": population[number - 1], "boundary": boundary(number),
+                          "butler_team": {role: [{"id": f"{grid_id}-{role}",
+                                                  "name": f"{role.replace('_', ' ')} of {grid_id}"}]
+                                          for role in BUTLER_ROLES}})
+            shares = zip(split(households[number - 1], BUILDINGS_PER_GRID),
+                         split(population[number - 1], BUILDINGS_PER_GRID), strict=True)
+            for b, (homes, people) in enumerate(shares, 1):
+                building_id = f"{grid_id}-b{b}"
+                head = ({"id": f"{building_id}-head", "name": f"head of building {b}, {grid_id}"}
+                        if len(buildings) < BUILDING_HEADS else None)
+                buildings.append({"id": building_id, "name": f"Building {b}", "grid_id": grid_id,
+                                  "households": homes, "population": people, "head": head})
         communities.append({"id": cid, "name": name, "type": type,
-                            "sub_district": "Xiaojianghu sub-district",
+                            "sub_district_id": "sd-xiaojianghu",
                             "households": sum(households[first:number]),
                             "population": sum(population[first:number])})
         workstations.append({"id": f"ws-{i}", "name": f"{name} grid workstation",
-                             "community_id": cid})
-    return {"communities": communities, "workstations": workstations, "grids": grids}
+                             "community_id": cid, "households": None, "population": None})
+    return {
+        "districts": [{"id": "d-county", "name": "Demo county", "households": None,
+                       "population": None}],
+        "sub_districts": [{"id": "sd-xiaojianghu", "name": "Xiaojianghu", "kind": "sub_district",
+                           "district_id": "d-county", "households": HOUSEHOLDS,
+                           "population": POPULATION}],
+        "communities": communities, "workstations": workstations, "grids": grids,
+        "buildings": buildings,
+    }
+
+
+def write_files(directory=FILES):
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in to_csv(registry()).items():
+        (directory / name).write_text(text, encoding="utf-8")
 
 
 def rules():
-    table = []
-    for category, (team, department, line, estimate) in RULES.items():
-        handler = ({"kind": "volunteer_team", "team_id": team, "name": TEAMS[team][0]}
-                   if team else {"kind": "butler_team"})
-        table.append({"id": f"rule-{category}", "category": category, "community_type": "*",
-                      "handler": handler,
-                      "funding": {"department_id": department, "budget_line": line},
-                      "estimate_fen": estimate, "acknowledge_hours": 4, "finish_hours": 72})
-    return {"rules": table}
+    return {"rules": [{
+        "id": rule_id, "category": category, "community_type": community_type, "area": "*",
+        "handler": handler,
+        "funding": {"department_id": funding[0], "budget_line": funding[1]} if funding else None,
+        "estimate_fen": estimate,
+        "acknowledge_within": {"amount": acknowledge, "unit": "working_hours"},
+        "finish_within": {"amount": finish, "unit": "working_days"},
+    } for rule_id, category, community_type, handler, funding, estimate, acknowledge, finish
+        in RULES]}
 
 
 def teams(grid_ids):
@@ -171,18 +229,27 @@ def seed(urls, timeout=60):
         response = requests.request(method, url, json=body, timeout=10)
         response.raise_for_status()
 
-    places = registry()
-    put(f"{urls['grid']}/registry", places)
+    files = {path.name: (path.name, path.read_bytes(), "text/csv")
+             for path in sorted(FILES.glob("*.csv"))}
+    imported = requests.put(f"{urls['grid']}/registry", files=files, timeout=60)
+    imported.raise_for_status()
+    places = imported.json()
+    put(f"{urls['grid']}/calendar", DEMO_CALENDAR.to_document())
     put(f"{urls['grid']}/dispatch-rules", rules())
-    team_list = list(teams([g["id"] for g in places["grids"]]))
+    team_list = list(teams([g["id"] for g in registry()["grids"]]))
     for team_id, team in team_list:
         put(f"{urls['volunteer']}/teams/{team_id}", team)
     for allocation in allocations(date.today().year):
         put(f"{urls['funding']}/allocations", allocation, method="POST")
     deadline = time.monotonic() + timeout
-    while len(requests.get(f"{urls['petition']}/grids", timeout=5).json()["grids"]) < len(places["grids"]):
+    while len(requests.get(f"{urls['petition']}/grids", timeout=5).json()["grids"]) < places["grids"]:
         if time.monotonic() > deadline:
             raise RuntimeError("the petition service did not learn the demo grids in time")
         time.sleep(0.2)
-    return {"communities": len(places["communities"]), "grids": len(places["grids"]),
+    return {"communities": places["communities"], "grids": places["grids"],
             "teams": len(team_list)}
+
+
+if __name__ == "__main__" and "--write-files" in sys.argv:
+    write_files()
+    print(f"wrote the demo registry to {FILES}")

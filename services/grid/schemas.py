@@ -1,32 +1,59 @@
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from services.grid.domain import ANY, COMMUNITY_TYPES
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+
+from services.grid.calendar import WorkCalendar
+from services.grid.dispatcher import ANY, COMMUNITY_TYPES
+from services.grid.registry import BUTLER_ROLES
 from shared.geo import polygon_problems
 from shared.schemas import Strict
 
+PLACE_ID = validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$",
+                           error="Use up to 40 letters, digits, - and _.")
+COUNT = validate.Range(min=0)
 
-class Community(Strict):
-    id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$"))
-    name = fields.String(required=True)
+
+class Place(Strict):
+    id = fields.String(required=True, validate=PLACE_ID)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    households = fields.Integer(load_default=None, allow_none=True, validate=COUNT)
+    population = fields.Integer(load_default=None, allow_none=True, validate=COUNT)
+
+
+class District(Place):
+    pass
+
+
+class SubDistrict(Place):
+    """A sub-district (街道) or a town (镇)."""
+
+    district_id = fields.String(required=True)
+    kind = fields.String(load_default="sub_district",
+                         validate=validate.OneOf(("sub_district", "town")))
+
+
+class Community(Place):
     type = fields.String(required=True, validate=validate.OneOf(COMMUNITY_TYPES))
-    sub_district = fields.String(required=True)
-    households = fields.Integer(required=True, validate=validate.Range(min=0))
-    population = fields.Integer(required=True, validate=validate.Range(min=0))
+    sub_district_id = fields.String(required=True)
 
 
-class Workstation(Strict):
-    id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$"))
-    name = fields.String(required=True)
+class Workstation(Place):
     community_id = fields.String(required=True)
 
 
-class Grid(Strict):
-    id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$"))
-    name = fields.String(required=True)
+class Person(Strict):
+    id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+class Grid(Place):
     workstation_id = fields.String(required=True)
-    households = fields.Integer(required=True, validate=validate.Range(min=0))
-    population = fields.Integer(required=True, validate=validate.Range(min=0))
-    boundary = fields.Dict(load_default=None, allow_none=True)
+    households = fields.Integer(required=True, validate=COUNT)
+    population = fields.Integer(required=True, validate=COUNT)
+    boundary = fields.Dict(load_default=None, allow_none=True, metadata={
+        "description": "A GeoJSON Polygon or MultiPolygon, coordinates [lng, lat]."})
+    butler_team = fields.Dict(keys=fields.String(validate=validate.OneOf(BUTLER_ROLES)),
+                              values=fields.List(fields.Nested(Person)), load_default=dict)
 
     @validates("boundary")
     def is_a_polygon(self, boundary, **kwargs):
@@ -34,16 +61,41 @@ class Grid(Strict):
             raise ValidationError(problems)
 
 
+class Building(Place):
+    grid_id = fields.String(required=True)
+    head = fields.Nested(Person, load_default=None, allow_none=True, metadata={
+        "description": "The building head (楼栋长)."})
+
+
 class Registry(Strict):
+    districts = fields.List(fields.Nested(District), required=True)
+    sub_districts = fields.List(fields.Nested(SubDistrict), required=True)
     communities = fields.List(fields.Nested(Community), required=True)
     workstations = fields.List(fields.Nested(Workstation), required=True)
     grids = fields.List(fields.Nested(Grid), required=True)
+    buildings = fields.List(fields.Nested(Building), load_default=list)
 
 
 class RuleHandler(Strict):
-    kind = fields.String(required=True, validate=validate.OneOf(["volunteer_team", "butler_team"]))
-    team_id = fields.String()
-    name = fields.String()
+    """Who a rule sends the matter to: a role in the grid's butler team, the whole
+    butler team, a named volunteer team, any volunteer team with a skill, or a department."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(
+        ("butler_role", "butler_team", "volunteer_team", "volunteer_skill", "department")))
+    role = fields.String(validate=validate.OneOf(BUTLER_ROLES))
+    team_id = fields.String(validate=validate.Length(min=1, max=64))
+    skill = fields.String(validate=validate.Length(min=1, max=64))
+    department_id = fields.String(validate=validate.Length(min=1, max=64))
+    name = fields.String(validate=validate.Length(min=1, max=100))
+
+    NEEDS = {"butler_role": "role", "volunteer_team": "team_id", "volunteer_skill": "skill",
+             "department": "department_id"}
+
+    @validates_schema
+    def names_what_its_kind_needs(self, data, **kwargs):
+        needed = self.NEEDS.get(data["kind"])
+        if needed and not data.get(needed):
+            raise ValidationError(f"A {data['kind']} handler needs its {needed}.", needed)
 
 
 class RuleFunding(Strict):
@@ -51,32 +103,111 @@ class RuleFunding(Strict):
     budget_line = fields.String(required=True)
 
 
+class TimeLimit(Strict):
+    amount = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    unit = fields.String(required=True, validate=validate.OneOf(
+        ("hours", "working_hours", "working_days")))
+
+
 class Rule(Strict):
-    id = fields.String(required=True)
+    id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     category = fields.String(required=True)
     community_type = fields.String(load_default=ANY,
                                    validate=validate.OneOf((ANY, *COMMUNITY_TYPES)))
+    area = fields.String(load_default=ANY, metadata={
+        "description": "A grid, workstation, community, sub-district or district id, or *."})
     handler = fields.Nested(RuleHandler, required=True)
     funding = fields.Nested(RuleFunding, load_default=None, allow_none=True)
-    estimate_fen = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    acknowledge_hours = fields.Integer(required=True, validate=validate.Range(min=1))
-    finish_hours = fields.Integer(required=True, validate=validate.Range(min=1))
+    estimate_fen = fields.Integer(load_default=0, validate=COUNT)
+    acknowledge_within = fields.Nested(TimeLimit, required=True)
+    finish_within = fields.Nested(TimeLimit, required=True)
 
 
 class RuleTable(Strict):
     rules = fields.List(fields.Nested(Rule), required=True)
 
 
+class Ruling(Strict):
+    """The dispatch centre's final word on an order returned too often."""
+
+    arbiter = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=2000))
+    handler = fields.Nested(RuleHandler, required=True)
+    funding = fields.Nested(RuleFunding, load_default=None, allow_none=True)
+    estimate_fen = fields.Integer(load_default=0, validate=COUNT)
+
+
+class ExtensionRequest(Strict):
+    actor = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=2000))
+    working_days = fields.Float(required=True, validate=validate.Range(0, 30, min_inclusive=False))
+
+
+class ExtensionDecision(Strict):
+    actor = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    approve = fields.Boolean(required=True)
+    reason = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
 class Dispatch(Schema):
     petition_id = fields.String()
-    grid_id = fields.String()
-    community_id = fields.String()
-    category = fields.String()
     round = fields.Integer()
+    state = fields.String()
+    grid_id = fields.String()
+    category = fields.String()
     rule_id = fields.String()
-    handler = fields.Dict()
+    handler = fields.Dict(allow_none=True)
     funding = fields.Dict(allow_none=True)
     acknowledge_by = fields.String()
     due_by = fields.String()
     dispatched_at = fields.String()
-    excluded_teams = fields.List(fields.String())
+    acknowledged_at = fields.String(allow_none=True)
+    final = fields.Boolean()
+    excluded = fields.List(fields.String())
+    returns = fields.Integer()
+    clock_steps = fields.List(fields.String())
+    extension = fields.Dict(allow_none=True)
+    ruling = fields.Dict()
+    explanation = fields.Dict()
+
+
+
+CLOCK = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$",
+                        error="Write times as 'HH:MM' on the 24-hour clock, e.g. '09:00'.")
+
+
+class CalendarDefinition(Strict):
+    """A city's working-time calendar, e.g. from the State Council's notice for the year::
+
+        {"timezone": "Asia/Shanghai", "weekend": [6, 7],
+         "working_hours": [["09:00", "12:00"], ["13:30", "17:30"]],
+         "holidays": ["2026-02-15", "2026-02-16"], "make_up_days": ["2026-02-14"]}
+
+    Loads into what ``WorkCalendar.from_document`` takes; missing fields take its defaults.
+    """
+
+    timezone = fields.String(load_default="Asia/Shanghai")
+    weekend = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=7)),
+                          load_default=lambda: [6, 7])
+    working_hours = fields.List(
+        fields.List(fields.String(validate=CLOCK), validate=validate.Length(equal=2)),
+        load_default=lambda: [["09:00", "12:00"], ["13:30", "17:30"]])
+    holidays = fields.List(fields.Date(), load_default=list)
+    make_up_days = fields.List(fields.Date(), load_default=list)
+
+    @validates("timezone")
+    def is_a_zone(self, value, **kwargs):
+        try:
+            ZoneInfo(value)
+        except (ValueError, ZoneInfoNotFoundError, OSError):
+            raise ValidationError(f"Unknown time zone {value!r}; give an IANA name such as "
+                                  "'Asia/Shanghai'.") from None
+
+    @validates_schema
+    def is_a_calendar(self, data, **kwargs):
+        # Order, overlaps and holiday/make-up clashes are the calendar's own rules:
+        # ask it, so they are stated once.
+        try:
+            WorkCalendar.from_document(data)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None

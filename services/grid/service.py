@@ -1,28 +1,60 @@
 """Grid service: the registry of places and butler teams, and the dispatcher.
 
-    PUT /registry          import communities, workstations and grids (idempotent)
-    GET /grids/<id>        one grid
-    PUT /dispatch-rules    replace the rule table (each version is kept)
-    GET /dispatch-rules    the current rule table and its revision
-    GET /dispatches/<petition_id>  every round of its dispatch (a return or reopening adds one)
+    PUT  /registry                 import the whole registry: JSON, or multipart CSV files
+    GET  /registry                 export it as JSON; GET /registry/<table>.csv as CSV
+    GET  /grids/<id>               one grid;  GET /locate?lat=&lng=  the grid at a point
+    GET  /places/<id>              any place, with households and population rolled up
+    PUT  /dispatch-rules           replace the rule table (each revision is kept)
+    GET  /dispatch-rules[?revision=N]
+    PUT  /calendar, GET /calendar  the working calendar time limits count on
+    GET  /dispatches/<petition>    every round, each with its explanation and clocks
+    POST /dispatches/<petition>/extension-request    the handler asks for more time
+    POST /dispatches/<petition>/extension-decision   the dispatch centre decides
+    GET  /arbitrations             orders awaiting a ruling
+    POST /arbitrations/<petition>  the ruling: final
 """
 
+import uuid
 from functools import partial
 
-from services.grid import domain
-from services.grid.schemas import Dispatch, Registry, RuleTable
+from marshmallow import ValidationError
+from nameko.dependency_providers import Config
+from prometheus_client import Counter
+from werkzeug.wrappers import Response
+
+from services.grid import dispatcher, registry, registry_files
+from services.grid.calendar import WorkCalendar
+from services.grid.schemas import (
+    CalendarDefinition,
+    Dispatch,
+    ExtensionDecision,
+    ExtensionRequest,
+    Registry,
+    RuleTable,
+    Ruling,
+)
 from services.grid.store import GridStore
 from shared import geo
+from shared.catalogue import Location
 from shared.consumers import subscribe
 from shared.errors import InvalidFields, NotFound
 from shared.events import InvalidEvent, now
-from shared.http import http, json_response, load_json
+from shared.http import ApiError, http, json_response, load_data, load_json
 from shared.outbox import OutboxRelay
 from shared.service import PlatformService
 from shared.storage import Storage
+from shared.timers import every
 
 # A city's registry (tens of thousands of grids) is one document.
 REGISTRY_MAX_BYTES = 32 * 1024 * 1024
+
+DISPATCHED = Counter("grid_dispatches_total", "Orders dispatched, by grid", ["grid"])
+ACKNOWLEDGED = Counter("grid_acknowledgements_total", "Orders acknowledged, by grid and "
+                       "whether within the time limit", ["grid", "on_time"])
+ESCALATED = Counter("grid_escalations_total", "Supervision one level up (督办), by grid and "
+                    "level (1 workstation, 2 sub-district)", ["grid", "level"])
+RETURNED = Counter("grid_returns_total", "Orders returned by their handler (退单), by grid",
+                   ["grid"])
 
 
 class GridService(PlatformService):
@@ -30,43 +62,82 @@ class GridService(PlatformService):
 
     store = Storage(GridStore)
     relay = OutboxRelay("grids", "dispatches")
+    config = Config()
+
+    # The registry
 
     @http("PUT", "/registry")
     def import_registry(self, request):
-        registry = load_json(request, Registry(), max_bytes=REGISTRY_MAX_BYTES)
-        domain.check_registry(registry)
-        self.store.save_places(registry["communities"], registry["workstations"])
-        communities = {c["id"]: c for c in registry["communities"]}
-        workstations = {w["id"]: w for w in registry["workstations"]}
-        for grid in registry["grids"]:
-            workstation = workstations[grid["workstation_id"]]
-            record = domain.grid_record(grid, workstation, communities[workstation["community_id"]])
-            self.store.register_grid(grid["id"], partial(
-                domain.register_grid, grid["id"], record, correlation_id=self.correlation_id))
-        return json_response({key: len(registry[key]) for key in registry})
+        document = self._registry_from(request)
+        registry.check_registry(document)
+        self.store.save_places(document)
+        for grid_id, record in registry.grid_records(document):
+            self.store.register_grid(grid_id, partial(
+                registry.register_grid, grid_id, record, correlation_id=self.correlation_id))
+        return json_response({level: len(document[level]) for level in registry.LEVELS})
+
+    @http("GET", "/registry")
+    def export_registry(self, request):
+        return json_response(self.store.registry())
+
+    @http("GET", "/registry/<table>.csv")
+    def export_table(self, request, table):
+        files = registry_files.to_csv(self.store.registry())
+        if f"{table}.csv" not in files:
+            raise NotFound(f"No table {table!r}; export one of {', '.join(files)}.")
+        return Response(files[f"{table}.csv"], mimetype="text/csv",
+                        headers={"Content-Disposition": f"attachment; filename={table}.csv"})
 
     @http("GET", "/grids/<grid_id>")
     def get_grid(self, request, grid_id):
-        grid = self.store.grid(grid_id)
+        return json_response(self._grid_view(self._grid(grid_id)))
+
+    @http("GET", "/locate")
+    def locate(self, request):
+        point = load_data(Location(only=("lat", "lng")), request.args.to_dict())
+        grid = self.store.grid_at(point["lat"], point["lng"])
         if grid is None:
-            raise NotFound(f"No grid {grid_id!r}; import it with PUT /registry first.")
-        fields = ("name", "workstation_id", "community_id", "community_type", "households",
-                  "population", "revision")
-        return json_response({"id": grid_id, **{k: grid[k] for k in fields},
-                              "boundary": geo.from_text(grid.get("boundary"))})
+            raise NotFound(f"({point['lat']}, {point['lng']}) lies in no grid of this city; "
+                           "check the point (latitude first), or the grid boundaries.")
+        return json_response(self._grid_view(grid))
+
+    @http("GET", "/places/<place_id>")
+    def get_place(self, request, place_id):
+        level, place = self.store.place(place_id)
+        if place is None:
+            raise NotFound(f"No place {place_id!r}; export the registry to see every id.")
+        rolled_up = registry.figures(self.store.registry()).get(place_id)
+        place = {k: v for k, v in place.items() if k not in ("boundary", "bbox")}
+        return json_response({"level": level, **place, "from_grids": rolled_up})
+
+    # Rules and calendar
 
     @http("PUT", "/dispatch-rules")
     def replace_rules(self, request):
         table = load_json(request, RuleTable())
-        for i, rule in enumerate(table["rules"]):
-            if rule["handler"]["kind"] == "volunteer_team" and not rule["handler"].get("team_id"):
-                raise InvalidFields("A volunteer-team rule must name its team.", fields={
-                    "rules": {i: {"handler": {"team_id": ["Give the team's id."]}}}})
         return json_response({"revision": self.store.replace_rules(table["rules"])})
 
     @http("GET", "/dispatch-rules")
     def get_rules(self, request):
-        return json_response(self.store.rules())
+        if "revision" not in request.args:
+            return json_response(self.store.rules())
+        found = self.store.rule_history(int(request.args["revision"])
+                                        if request.args["revision"].isdigit() else -1)
+        if found is None:
+            raise NotFound(f"No revision {request.args['revision']!r}; revisions count from 1.")
+        return json_response({"revision": found["_id"], "rules": found["rules"]})
+
+    @http("PUT", "/calendar")
+    def put_calendar(self, request):
+        calendar = WorkCalendar.from_document(load_json(request, CalendarDefinition()))
+        self.store.save_calendar(calendar)
+        return json_response(calendar.to_document())
+
+    @http("GET", "/calendar")
+    def get_calendar(self, request):
+        return json_response(self.store.calendar().to_document())
+
+    # Dispatches
 
     @http("GET", "/dispatches/<petition_id>")
     def get_dispatches(self, request, petition_id):
@@ -76,6 +147,32 @@ class GridService(PlatformService):
         return json_response({"petition_id": petition_id,
                               "rounds": Dispatch(many=True).dump(records)})
 
+    @http("POST", "/dispatches/<petition_id>/extension-request")
+    def request_extension(self, request, petition_id):
+        body = load_json(request, ExtensionRequest())
+        return self._change_latest(petition_id, partial(dispatcher.request_extension, body))
+
+    @http("POST", "/dispatches/<petition_id>/extension-decision")
+    def decide_extension(self, request, petition_id):
+        body = load_json(request, ExtensionDecision())
+        return self._change_latest(petition_id, partial(dispatcher.decide_extension, body))
+
+    @http("GET", "/arbitrations")
+    def list_arbitrations(self, request):
+        return json_response({"awaiting_ruling": Dispatch(many=True).dump(
+            self.store.awaiting_ruling())})
+
+    @http("POST", "/arbitrations/<petition_id>")
+    def rule(self, request, petition_id):
+        ruling = load_json(request, Ruling())
+        record = self._latest(petition_id)
+        grid = self._grid(record["grid_id"])
+        saved = self.store.change_dispatch(record["_id"], partial(
+            dispatcher.rule_by_arbiter, ruling, grid, self.store.teams(), self._policy(),
+            self.store.calendar(), now(), self.correlation_id))
+        DISPATCHED.labels(grid["_id"]).inc()
+        return json_response(Dispatch().dump(saved))
+
     @subscribe("petition.accepted.v1")
     def dispatch(self, event):
         self._dispatch(event)
@@ -83,7 +180,42 @@ class GridService(PlatformService):
     @subscribe("petition.returned.v1")
     @subscribe("petition.reopened.v1")
     def redispatch(self, event):
+        previous = dispatcher.dispatch_id(event.data["petition_id"], event.data["round"] - 1)
+        self.store.change_dispatch(previous, dispatcher.superseded)
         self._dispatch(event)
+
+    @subscribe("petition.acknowledged.v1")
+    @subscribe("petition.resolved.v1")
+    @subscribe("petition.rejected.v1")
+    def track_progress(self, event):
+        record = self.store.latest_dispatch(event.data["petition_id"])
+        if record is None or record["round"] != event.data.get("round", record["round"]):
+            return  # not dispatched yet, or an earlier round: no clock of ours runs
+        decide, saved = _captured(partial(dispatcher.progress, event.type, event.time,
+                                          self._policy(), self.store.calendar()))
+        self.store.change_dispatch(record["_id"], decide, handled=event.key)
+        on_time = (saved.get("change") and saved["change"].set.get("acknowledged_on_time"))
+        if on_time is not None:
+            ACKNOWLEDGED.labels(record["grid_id"], str(on_time).lower()).inc()
+
+    @subscribe("team.registered.v1")
+    def track_team(self, event):
+        self.store.track_team(event.data)
+
+    @every("DISPATCH_SWEEP_SECONDS", 60)
+    def run_clocks(self):
+        """Remind (催办) and escalate (督办) what has fallen due."""
+        policy, calendar, at = self._policy(), self.store.calendar(), now()
+        correlation_id = uuid.uuid4().hex
+        for record_id in self.store.clocks_due(at):
+            decide, saved = _captured(partial(dispatcher.run_clocks, at, policy, calendar,
+                                              correlation_id))
+            self.store.change_dispatch(record_id, decide)
+            for event in saved["change"].events if saved.get("change") else []:
+                if event["type"] == "dispatch.escalated.v1":
+                    ESCALATED.labels(event["data"]["grid_id"], str(event["data"]["level"])).inc()
+
+    # Helpers
 
     def _dispatch(self, event):
         request = event.data
@@ -91,7 +223,70 @@ class GridService(PlatformService):
         if grid is None:
             raise InvalidEvent(f"petition {request['petition_id']} names unknown grid "
                                f"{request['grid_id']!r}")
+        rules = self.store.rules()["rules"]
+        teams = self.store.teams()
+        keys = {dispatcher.handler_key(h) for rule in rules
+                for h in dispatcher.handlers_of(rule, grid, teams)[0]}
         previous = self.store.dispatch(request["petition_id"], request["round"] - 1)
-        record, dispatched = domain.dispatch(request, grid, self.store.rules()["rules"],
-                                             now(), event, previous)
-        self.store.add_dispatch(record, dispatched, event.key)
+        record, events = dispatcher.dispatch(
+            request, grid, rules, teams, self.store.open_load(keys), previous, self._policy(),
+            self.store.calendar(), now(), event)
+        if self.store.add_dispatch(record, events, event.key):
+            if record["open"]:
+                DISPATCHED.labels(grid["_id"]).inc()
+            if event.type == "petition.returned.v1":
+                RETURNED.labels(grid["_id"]).inc()
+
+    def _registry_from(self, request):
+        if request.mimetype == "multipart/form-data":
+            if request.content_length is None or request.content_length > REGISTRY_MAX_BYTES:
+                raise ApiError(413, "body_too_large", "Send at most 32 MiB of CSV files, with "
+                               "a Content-Length.")
+            files = {f.filename or name: f.read().decode("utf-8-sig")
+                     for name, f in request.files.items()}
+            document = registry_files.from_csv(files)
+            try:
+                return Registry().load(document)
+            except ValidationError as exc:
+                raise InvalidFields("Some rows are invalid; correct them and import again.",
+                                    fields=registry_files.csv_fields(exc.messages)) from None
+        return load_json(request, Registry(), max_bytes=REGISTRY_MAX_BYTES)
+
+    def _grid(self, grid_id):
+        grid = self.store.grid(grid_id)
+        if grid is None:
+            raise NotFound(f"No grid {grid_id!r}; import it with PUT /registry first.")
+        return grid
+
+    def _grid_view(self, grid):
+        fields = ("name", "workstation_id", "community_id", "community_type", "sub_district_id",
+                  "district_id", "households", "population", "butler_team", "revision")
+        return {"id": grid["_id"], **{k: grid.get(k) for k in fields},
+                "boundary": geo.from_text(grid.get("boundary"))}
+
+    def _latest(self, petition_id):
+        record = self.store.latest_dispatch(petition_id)
+        if record is None:
+            raise NotFound(f"Petition {petition_id!r} has not been dispatched (yet).")
+        return record
+
+    def _change_latest(self, petition_id, decide):
+        record = self._latest(petition_id)
+        saved = self.store.change_dispatch(record["_id"], partial(
+            decide, now(), self._policy(), self.store.calendar(), self.correlation_id))
+        return json_response(Dispatch().dump(saved))
+
+    def _policy(self):
+        return dispatcher.DispatchPolicy.from_config(self.config)
+
+
+
+def _captured(decide):
+    """``decide``, remembering the Change of its last call: the one the store saved."""
+    box = {}
+
+    def capture(doc):
+        box["change"] = decide(doc)
+        return box["change"]
+
+    return capture, box

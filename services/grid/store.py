@@ -1,11 +1,18 @@
-"""The grid service's database: the registry, the dispatch rules and the dispatches."""
+"""The grid service's database: the registry, the rules and calendar, the teams it may
+dispatch to, and the dispatches."""
 
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from services.grid.domain import dispatch_id
+from services.grid.calendar import WorkCalendar
+from services.grid.dispatcher import ANY, dispatch_id
+from services.grid.registry import LEVELS
+from shared import geo
 from shared.errors import Conflict
 from shared.storage import AggregateCollection, MongoStore
+
+PLACE_LEVELS = [level for level in LEVELS if level != "grids"]
+HIDDEN = {"outbox": 0, "handled": 0, "outbox_pending": 0, "version": 0}
 
 
 class GridStore(MongoStore):
@@ -17,32 +24,88 @@ class GridStore(MongoStore):
     def ensure_indexes(self):
         self.grids.ensure_indexes()
         self.dispatches.ensure_indexes()
-        self.db.dispatches.create_index([("petition_id", ASCENDING), ("round", ASCENDING)])
+        index = self.db.dispatches.create_index
+        index([("petition_id", ASCENDING), ("round", ASCENDING)])
+        index([("handler_key", ASCENDING), ("open", ASCENDING)])
+        index([("open", ASCENDING), ("next_clock_at", ASCENDING)])
+        index([("state", ASCENDING)])
+        for name in ("min_lat", "max_lat", "min_lng", "max_lng"):
+            self.db.grids.create_index([(f"bbox.{name}", ASCENDING)])
 
     def upgrade(self):
-        """Dispatches written before rounds were keyed by petition id alone: they were round 1."""
+        """Bring dispatches and rules written by the foundation release to today's shape."""
         for doc in self.db.dispatches.find({"round": {"$exists": False}}):
             try:
                 self.db.dispatches.insert_one({**doc, "_id": dispatch_id(doc["_id"], 1), "round": 1})
             except DuplicateKeyError:
                 pass  # copied before a crash; the old one is removed below
             self.db.dispatches.delete_one({"_id": doc["_id"]})
+        # Their clocks are not resumed: they predate them.
+        self.db.dispatches.update_many({"open": {"$exists": False}}, {"$set": {
+            "open": False, "state": "before_clocks", "excluded": [], "returns": 0,
+            "clock_steps": [], "acknowledged_at": None, "paused_since": None, "extension": None,
+            "final": False, "next_clock_at": None}})
+        current = self.db.dispatch_rules.find_one({"_id": "current"})
+        if current and any("acknowledge_hours" in rule for rule in current["rules"]):
+            self.replace_rules([{
+                **{k: v for k, v in rule.items() if not k.endswith("_hours")},
+                "area": rule.get("area", ANY),
+                "acknowledge_within": {"amount": rule["acknowledge_hours"], "unit": "hours"},
+                "finish_within": {"amount": rule["finish_hours"], "unit": "hours"},
+            } for rule in current["rules"]])
 
-    def save_places(self, communities, workstations):
-        for name, places in (("communities", communities), ("workstations", workstations)):
-            for place in places:
-                self.db[name].replace_one({"_id": place["id"]}, place, upsert=True)
+    # The registry
+
+    def save_places(self, registry):
+        for level in PLACE_LEVELS:
+            for place in registry[level]:
+                self.db[level].replace_one({"_id": place["id"]},
+                                           {"_id": place["id"], **place}, upsert=True)
 
     def grid(self, grid_id):
         return self.grids.get(grid_id)
 
+    def grid_at(self, lat, lng):
+        """The grid whose boundary holds the point, or None."""
+        for grid in self.db.grids.find(geo.bbox_query(lat, lng), {"_id": 1, "boundary": 1}):
+            if geo.covers(grid["boundary"], lat, lng):
+                return self.grid(grid["_id"])
+        return None
+
     def register_grid(self, grid_id, decide):
-        """Create or change a grid through ``decide(current or None) -> Change | None``."""
-        if self.grids.get(grid_id) is None:
-            change = decide(None)
-            if self.grids.create({"_id": grid_id, **change.set}, change.events):
-                return
-        self.grids.change(grid_id, decide)
+        """Create or change a grid through ``decide(current or None) -> Change | None``;
+        its bounding box is kept beside it for locating points."""
+        def with_bbox(current):
+            change = decide(current)
+            if change is not None:
+                boundary = change.set.get("boundary")
+                change.set["bbox"] = geo.bbox(boundary) if boundary else None
+            return change
+
+        self.grids.put(grid_id, with_bbox)
+
+    def registry(self):
+        """The whole registry as one document, in the shape it is imported."""
+        document = {level: [dict(p) for p in self.db[level].find().sort("_id")]
+                    for level in PLACE_LEVELS}
+        for places in document.values():
+            for place in places:
+                del place["_id"]
+        document["grids"] = [{
+            "id": g["_id"], "name": g["name"], "workstation_id": g["workstation_id"],
+            "households": g["households"], "population": g["population"],
+            "boundary": geo.from_text(g.get("boundary")), "butler_team": g.get("butler_team", {}),
+        } for g in self.db.grids.find({}, HIDDEN).sort("_id")]
+        return document
+
+    def place(self, place_id):
+        for level in LEVELS:
+            found = self.db[level].find_one({"_id": place_id}, HIDDEN)
+            if found:
+                return level, found
+        return None, None
+
+    # Rules, calendar and teams
 
     def rules(self):
         doc = self.db.dispatch_rules.find_one({"_id": "current"})
@@ -65,12 +128,51 @@ class GridStore(MongoStore):
                                            {"revision": revision, "rules": rules}, upsert=True)
         return revision
 
-    def add_dispatch(self, record, event, event_key):
-        return self.dispatches.create(record, [event], handled=event_key)
+    def rule_history(self, revision):
+        return self.db.dispatch_rule_history.find_one({"_id": revision})
+
+    def calendar(self):
+        doc = self.db.calendar.find_one({"_id": "current"}, {"_id": 0})
+        return WorkCalendar.from_document(doc) if doc else WorkCalendar()
+
+    def save_calendar(self, calendar):
+        self.db.calendar.replace_one({"_id": "current"}, calendar.to_document(), upsert=True)
+
+    def teams(self):
+        return {t["_id"]: t for t in self.db.teams.find()}
+
+    def track_team(self, team):
+        self.db.teams.replace_one({"_id": team["team_id"]}, {
+            "_id": team["team_id"], "name": team["name"], "kind": team["kind"],
+            "skills": team["skills"]}, upsert=True)
+
+    # Dispatches
+
+    def add_dispatch(self, record, events, event_key):
+        return self.dispatches.create(record, events, handled=event_key)
 
     def dispatch(self, petition_id, round):
         return self.dispatches.get(dispatch_id(petition_id, round))
 
+    def latest_dispatch(self, petition_id):
+        found = list(self.db.dispatches.find({"petition_id": petition_id}, {"round": 1})
+                     .sort("round", -1).limit(1))
+        return self.dispatch(petition_id, found[0]["round"]) if found else None
+
+    def change_dispatch(self, record_id, decide, handled=None):
+        return self.dispatches.change(record_id, decide, handled=handled)
+
     def dispatches_of(self, petition_id):
-        return list(self.db.dispatches.find({"petition_id": petition_id},
-                                            {"outbox": 0, "handled": 0}).sort("round"))
+        return list(self.db.dispatches.find({"petition_id": petition_id}, HIDDEN).sort("round"))
+
+    def open_load(self, keys):
+        """Open orders per handler: what the dispatcher balances."""
+        return {key: self.db.dispatches.count_documents({"handler_key": key, "open": True})
+                for key in keys}
+
+    def clocks_due(self, now, limit=500):
+        return [d["_id"] for d in self.db.dispatches.find(
+            {"open": True, "next_clock_at": {"$lte": now.isoformat()}}, {"_id": 1}).limit(limit)]
+
+    def awaiting_ruling(self, limit=200):
+        return list(self.db.dispatches.find({"state": "awaiting_ruling"}, HIDDEN).limit(limit))

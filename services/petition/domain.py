@@ -108,7 +108,6 @@ def raise_petition(petition_id, request, grid, duplicates, policy, now, correlat
         "merged_petitions": [],
         "ratings": [],
         "escalation_level": 0,
-        "escalated_for": [],
         "raised_at": now.isoformat(),
         "updated_at": now.isoformat(),
         "timeline": [entry(raised, request["channel"], summary)],
@@ -193,16 +192,24 @@ def resolve(actor, summary, now, correlation_id, petition):
     return _resolved(actor, summary, now, correlation_id, petition)
 
 
-def return_to_dispatcher(actor, reason, now, correlation_id, petition):
-    """The handler says the matter is not theirs (退单): the dispatcher must send it elsewhere."""
+def return_to_dispatcher(actor, reason, return_reason, now, correlation_id, petition):
+    """The handler says the matter is not theirs (退单): the dispatcher must send it elsewhere.
+    An order the dispatch centre has ruled on cannot be returned: that is what stops
+    orders circling between units."""
     LIFECYCLE.target("return", petition["state"])
-    return _send_to_dispatch("petition.returned.v1", "returned", actor, reason, now,
-                             correlation_id, petition,
-                             f"Returned (退单) by {actor}: {reason}")
+    if petition.get("dispatch_final"):
+        raise Conflict("The dispatch centre ruled who handles this order, and its ruling is "
+                       "final: it cannot be returned. Handle it, or ask the dispatch centre "
+                       "to reconsider.")
+    change = _send_to_dispatch("petition.returned.v1", "returned", actor, reason, now,
+                               correlation_id, petition,
+                               f"Returned (退单, {return_reason.replace('_', ' ')}) by {actor}: "
+                               f"{reason}", return_reason=return_reason)
+    return change
 
 
-def escalate(actor, reason, now, correlation_id, petition, deadline=None):
-    """Put the petition under supervision (督办), one level higher than before."""
+def escalate(actor, reason, now, correlation_id, petition):
+    """Staff put the petition under supervision (督办), one level higher than before."""
     LIFECYCLE.target("escalate", petition["state"])
     level = petition["escalation_level"] + 1
     event = new_event(CATALOGUE, "petition.escalated.v1", "petition", petition["_id"], {
@@ -212,8 +219,6 @@ def escalate(actor, reason, now, correlation_id, petition, deadline=None):
                     push={"timeline": [entry(event, actor,
                                              f"Escalated (督办) to level {level} by {actor}: {reason}")]},
                     events=[event])
-    if deadline:
-        change.push["escalated_for"] = [deadline]
     return change
 
 
@@ -263,8 +268,8 @@ def absorb(duplicate_id, petition):
 
 
 def sweep(now, policy, correlation_id, petition):
-    """What the passing of time does: escalate missed deadlines, close unanswered
-    follow-ups, archive verified petitions. None when nothing is due."""
+    """What the passing of time does here: close unanswered follow-ups and archive
+    verified petitions (the dispatcher keeps the handling clocks). None when nothing is due."""
     state = petition["state"]
     if state == "resolved" and _passed(petition["resolved_at"], policy.follow_up_hours, now):
         return _closed(petition, "no_response", SYSTEM, "no rating within the follow-up window",
@@ -272,28 +277,7 @@ def sweep(now, policy, correlation_id, petition):
                        f"within {policy.follow_up_hours:g} h")
     if state == "verified" and _passed(petition["verified_at"], policy.archive_hours, now):
         return close(SYSTEM, "archived after verification", now, correlation_id, petition)
-    missed = overdue_deadlines(petition, now)
-    if missed:
-        kind = missed[0].split(":")[1]
-        what = {"acknowledge": "acknowledged", "finish": "finished"}[kind]
-        return escalate(SYSTEM, f"not {what} by {petition[kind + '_by']}", now, correlation_id,
-                        petition, deadline=missed[0])
     return None
-
-
-def overdue_deadlines(petition, now):
-    """This round's deadlines that have passed without being escalated yet."""
-    state, due = petition["state"], []
-    if state == "dispatched" and petition.get("acknowledge_by", "9") < now.isoformat():
-        due.append(f"{petition['round']}:acknowledge")
-    if state in ("dispatched", "acknowledged", "in_progress") and \
-            petition.get("finish_by", "9") < now.isoformat():
-        due.append(f"{petition['round']}:finish")
-    return [d for d in due if d not in petition["escalated_for"]]
-
-
-def is_overdue(petition, now):
-    return petition["state"] in WORK[:3] and petition.get("finish_by", "9") < now.isoformat()
 
 
 # Following what other services did with the petition.
@@ -311,7 +295,12 @@ def follow(event, petition):
     if event.type == "petition.dispatched.v1":
         change.set.update(handler=data["handler"], funding=data["funding"],
                           acknowledge_by=data["acknowledge_by"].isoformat(),
-                          finish_by=data["due_by"].isoformat(), dispatched_at=event.time.isoformat())
+                          finish_by=data["due_by"].isoformat(), dispatched_at=event.time.isoformat(),
+                          dispatch_final=data["final"])
+    if event.type == "dispatch.escalated.v1" and data["level"] > petition["escalation_level"]:
+        change.set["escalation_level"] = data["level"]
+    if event.type == "dispatch.extension_decided.v1":
+        change.set["finish_by"] = data["due_by"].isoformat()
     proves = PROVES.get(event.type)
     if proves and petition["state"] in (*WAITING, *WORK) and _rank(proves) > _rank(petition["state"]):
         now = event.time
@@ -343,10 +332,26 @@ SUMMARIES = {
     "task.claimed.v1": lambda d: f"Claimed by {d['volunteer_id']} of team {d['team_id']}",
     "task.completed.v1": lambda d: (f"Completed by {d['volunteer_id']}: {d['hours']:g} h, "
                                     f"cost {format_fen(d['cost_fen'])}"),
+    "dispatch.reminded.v1": lambda d: (
+        f"Reminded (催办): not {_CLOCK_DONE[d['clock']]} by {d['deadline'].isoformat()}"),
+    "dispatch.escalated.v1": lambda d: (
+        f"Escalated (督办) to {d['to_place']}, level {d['level']}: not "
+        f"{_CLOCK_DONE[d['clock']]} by {d['deadline'].isoformat()}"),
+    "dispatch.extension_requested.v1": lambda d: (
+        f"{d['actor']} asked for {d['working_days']:g} more working days: {d['reason']}; "
+        "the finish clock is paused"),
+    "dispatch.extension_decided.v1": lambda d: (
+        f"Extension {'granted' if d['approved'] else 'refused'} by {d['actor']}; "
+        f"finish by {d['due_by'].isoformat()}"),
+    "dispatch.arbitration_requested.v1": lambda d: (
+        f"Returned {d['returns']} times: awaiting the dispatch centre's ruling"),
     "funds.settled.v1": lambda d: (
         f"{format_fen(d['amount_fen'])} moved from {d['department_id']} ({d['budget_line']}) "
         f"to {d['centre_id']} (费随事转)"),
 }
+
+
+_CLOCK_DONE = {"acknowledge": "acknowledged", "finish": "finished"}
 
 
 def _rank(state):
@@ -381,9 +386,10 @@ def _resolved(actor, summary, now, correlation_id, petition):
                        correlation_id, f"Resolved by {actor}: {summary}", resolved_at=now.isoformat())
 
 
-def _send_to_dispatch(type, state, actor, reason, now, correlation_id, petition, summary):
+def _send_to_dispatch(type, state, actor, reason, now, correlation_id, petition, summary,
+                      **extra):
     """Ask the dispatcher for the next round: on acceptance, a return or a reopening."""
-    data = {"petition_id": petition["_id"], "actor": actor, "reason": reason,
+    data = {"petition_id": petition["_id"], "actor": actor, "reason": reason, **extra,
             "grid_id": petition["grid_id"], "community_id": petition["community_id"],
             "category": petition["category"], "location": petition["location"],
             "round": petition["round"] + 1}

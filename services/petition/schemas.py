@@ -2,7 +2,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from services.petition import domain, proposals
 from services.petition.categories import DATATYPES
-from shared.catalogue import Location
+from shared.catalogue import RETURN_REASONS, Location
 from shared.schemas import Strict
 
 ID = validate.Length(min=1, max=64)
@@ -56,6 +56,11 @@ class StaffNote(Strict):
 class StaffReason(Strict):
     actor = ACTOR
     reason = fields.String(required=True, validate=validate.Length(min=2, max=2000))
+
+
+class Return(StaffReason):
+    return_reason = fields.String(required=True, validate=validate.OneOf(RETURN_REASONS),
+                                  metadata={"description": "Why it is not the handler's."})
 
 
 class Merge(StaffReason):

@@ -42,6 +42,7 @@ from services.petition.schemas import (
     PublicPetition,
     PublicProposal,
     RaisePetition,
+    Return,
     ReviewProposal,
     StaffNote,
     StaffPetition,
@@ -70,7 +71,8 @@ COMMANDS = {
     "acknowledge": (StaffNote, domain.acknowledge, lambda b: (b["actor"],)),
     "progress": (StaffReason, domain.report_progress, lambda b: (b["actor"], b["reason"])),
     "resolve": (StaffReason, domain.resolve, lambda b: (b["actor"], b["reason"])),
-    "return": (StaffReason, domain.return_to_dispatcher, lambda b: (b["actor"], b["reason"])),
+    "return": (Return, domain.return_to_dispatcher,
+               lambda b: (b["actor"], b["reason"], b["return_reason"])),
     "escalate": (StaffReason, domain.escalate, lambda b: (b["actor"], b["reason"])),
     "follow-up": (FollowUp, domain.follow_up, lambda b: (b, b["actor"])),
     "close": (StaffNote, domain.close, lambda b: (b["actor"], b["reason"])),
@@ -260,6 +262,11 @@ class PetitionService(PlatformService):
     @subscribe("task.claimed.v1")
     @subscribe("task.completed.v1")
     @subscribe("funds.settled.v1")
+    @subscribe("dispatch.reminded.v1")
+    @subscribe("dispatch.escalated.v1")
+    @subscribe("dispatch.extension_requested.v1")
+    @subscribe("dispatch.extension_decided.v1")
+    @subscribe("dispatch.arbitration_requested.v1")
     def follow(self, event):
         petition_id = event.data["petition_id"]
         if self.store.change(petition_id, partial(domain.follow, event), event.key) is None:
@@ -288,7 +295,7 @@ class PetitionService(PlatformService):
 
     @every("PETITION_SWEEP_SECONDS", 60)
     def sweep(self):
-        """Escalate missed deadlines (督办), close unanswered follow-ups, archive."""
+        """Close unanswered follow-ups and archive verified petitions."""
         policy, at, correlation_id = self._policy(), now(), uuid.uuid4().hex
         for petition_id in self.store.due_for_sweep(at, policy):
             self.store.change(petition_id, partial(domain.sweep, at, policy, correlation_id))

@@ -35,7 +35,7 @@ class PetitionStore(MongoStore):
         index(NEWEST_FIRST)
         index([("grid_id", ASCENDING), ("category", ASCENDING), ("state", ASCENDING),
                ("raised_at", DESCENDING)])
-        for deadline in ("finish_by", "acknowledge_by", "resolved_at", "verified_at"):
+        for deadline in ("finish_by", "resolved_at", "verified_at"):
             index([("state", ASCENDING), (deadline, ASCENDING)])
         index([("token", ASCENDING)])
         index([("proposal_id", ASCENDING)])
@@ -56,7 +56,7 @@ class PetitionStore(MongoStore):
             state = self.STAGE_TO_STATE[doc["stage"]]
             self.db.petitions.update_one({"_id": doc["_id"], "stage": doc["stage"]}, {
                 "$unset": {"stage": ""},
-                "$set": {"state": state, "round": 1, "escalation_level": 0, "escalated_for": [],
+                "$set": {"state": state, "round": 1, "escalation_level": 0,
                          "merged_petitions": [], "ratings": [], "duplicate_candidates": [],
                          "attributes": {}, "attachments": [], "token": uuid.uuid4().hex,
                          "updated_at": doc["raised_at"],
@@ -121,13 +121,10 @@ class PetitionStore(MongoStore):
         return list(docs.limit(limit))
 
     def due_for_sweep(self, now, policy, limit=500):
-        """Ids of petitions whose deadline or window has passed (the domain decides what to do)."""
-        at = now.isoformat()
+        """Ids of petitions whose follow-up or archive window has passed."""
         follow_up = (now - timedelta(hours=policy.follow_up_hours)).isoformat()
         archive = (now - timedelta(hours=policy.archive_hours)).isoformat()
         queries = [
-            {"state": "dispatched", "acknowledge_by": {"$lt": at}},
-            {"state": {"$in": list(WORK[:3])}, "finish_by": {"$lt": at}},
             {"state": "resolved", "resolved_at": {"$lte": follow_up}},
             {"state": "verified", "verified_at": {"$lte": archive}},
         ]

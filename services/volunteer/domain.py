@@ -17,6 +17,22 @@ def task_id_for(petition_id, round):
     return f"T-{petition_id}-{round}"
 
 
+def register_team(team_id, team, correlation_id, current):
+    """A new or changed team is announced, so the dispatcher knows its skills;
+    re-registering the same team changes nothing."""
+    if current is not None and all(current.get(k) == v for k, v in team.items()):
+        return None
+    event = new_event(CATALOGUE, "team.registered.v1", "volunteer", team_id, {
+        "team_id": team_id, "name": team["name"], "kind": team["kind"], "skills": team["skills"],
+    }, correlation_id)
+    return Change(set=dict(team), events=[event])
+
+
+def takes_tasks(handler):
+    """A functional department handles its orders itself; teams work through tasks."""
+    return handler["kind"] != "department"
+
+
 def open_task(dispatch, cause):
     """The task a dispatch opens for its team; returns the task and its event."""
     task_id = task_id_for(dispatch["petition_id"], dispatch["round"])
@@ -29,6 +45,7 @@ def open_task(dispatch, cause):
         "petition_id": dispatch["petition_id"],
         "round": dispatch["round"],
         "team_id": dispatch["handler"]["team_id"],
+        "role": dispatch["handler"].get("role"),
         "category": dispatch["category"],
         "grid_id": dispatch["grid_id"],
         "funding": dispatch["funding"],

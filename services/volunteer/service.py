@@ -24,12 +24,13 @@ class VolunteerService(PlatformService):
     name = "volunteer"
 
     store = Storage(VolunteerStore)
-    relay = OutboxRelay("tasks")
+    relay = OutboxRelay("tasks", "teams")
 
     @http("PUT", "/teams/<team_id>")
     def put_team(self, request, team_id):
         team = load_json(request, Team())
-        self.store.save_team({"_id": team_id, **team})
+        self.store.save_team(team_id, partial(domain.register_team, team_id, team,
+                                              self.correlation_id))
         return json_response({"id": team_id, "members": len(team["members"])})
 
     @http("GET", "/tasks")
@@ -63,6 +64,8 @@ class VolunteerService(PlatformService):
 
     @subscribe("petition.dispatched.v1")
     def open_task(self, event):
+        if not domain.takes_tasks(event.data["handler"]):
+            return
         task, opened = domain.open_task(event.data, event)
         self.store.open_task(task, opened, event.key)
 

@@ -9,20 +9,22 @@ class VolunteerStore(MongoStore):
     def __init__(self, db):
         super().__init__(db)
         self.tasks = AggregateCollection(db.tasks)
+        self.teams = AggregateCollection(db.teams)
 
     def ensure_indexes(self):
         self.tasks.ensure_indexes()
+        self.teams.ensure_indexes()
         self.db.tasks.create_index([("team_id", ASCENDING), ("status", ASCENDING)])
 
     def upgrade(self):
         """Tasks opened before dispatch rounds belonged to the first."""
         self.db.tasks.update_many({"round": {"$exists": False}}, {"$set": {"round": 1}})
 
-    def save_team(self, team):
-        self.db.teams.replace_one({"_id": team["_id"]}, team, upsert=True)
+    def save_team(self, team_id, decide):
+        self.teams.put(team_id, decide)
 
     def team(self, team_id):
-        return self.db.teams.find_one({"_id": team_id})
+        return self.teams.get(team_id)
 
     def open_task(self, task, event, event_key):
         self.tasks.create(task, [event], handled=event_key)

@@ -49,7 +49,7 @@ def event(type, data, minutes=1):
 
 def dispatched(round=1, minutes=1):
     return event("petition.dispatched.v1", {
-        "round": round, "handler": HANDLER, "funding": None,
+        "round": round, "handler": HANDLER, "funding": None, "final": False,
         "acknowledge_by": T0 + timedelta(hours=4), "due_by": T0 + timedelta(hours=72)}, minutes)
 
 
@@ -86,7 +86,8 @@ def in_state(state):
         "acknowledged": lambda: follow(petition, dispatched(), claimed()),
         "in_progress": lambda: run(in_state("acknowledged"), domain.report_progress, "v1", "digging"),
         "resolved": lambda: follow(petition, dispatched(), claimed(), completed()),
-        "returned": lambda: run(in_state("dispatched"), domain.return_to_dispatcher, "v1", "not ours"),
+        "returned": lambda: run(in_state("dispatched"), domain.return_to_dispatcher, "v1",
+                                "not ours", "not_our_duty"),
         "reopened": lambda: rate(in_state("resolved"), 1),
         "verified": lambda: rate(in_state("resolved"), 5),
         "closed": lambda: run(in_state("verified"), domain.close, "staff", None),
@@ -106,7 +107,8 @@ COMMANDS = {
     "acknowledge": partial(domain.acknowledge, "staff"),
     "report_progress": partial(domain.report_progress, "v1", "parts ordered"),
     "resolve": partial(domain.resolve, "v1", "cleared the drain"),
-    "return": partial(domain.return_to_dispatcher, "v1", "this is a main road: housing's"),
+    "return": partial(domain.return_to_dispatcher, "v1", "this is a main road: housing's",
+                      "needs_other_department"),
     "escalate": partial(domain.escalate, "supervisor", "resident called again"),
     "follow_up": partial(domain.follow_up, {"rating": 4, "comment": None, "cause": "handler",
                                             "by": "resident"}, "resident"),
@@ -178,18 +180,20 @@ def test_the_raised_event_carries_no_personal_data():
 
 
 def test_a_return_asks_the_dispatcher_for_the_next_round_naming_who_returned_it():
-    petition = run(in_state("acknowledged"), domain.return_to_dispatcher, "v1", "main road")
+    petition = run(in_state("acknowledged"), domain.return_to_dispatcher, "v1", "main road",
+                   "needs_other_department")
     assert petition["state"] == "returned" and petition["round"] == 2 and petition["returns"] == 1
-    change = domain.return_to_dispatcher("v1", "x", T0, "c", in_state("acknowledged"))
+    change = domain.return_to_dispatcher("v1", "x", "wrong_area", T0, "c", in_state("acknowledged"))
     assert change.events[0]["data"]["previous_handler"] == HANDLER
+    assert change.events[0]["data"]["return_reason"] == "wrong_area"
     redispatched = follow(petition, dispatched(round=2, minutes=10))
     assert redispatched["state"] == "dispatched"
     assert redispatched["timeline"][-1]["summary"].startswith("Re-dispatched")
 
 
 def test_events_of_an_earlier_round_only_add_to_the_timeline():
-    petition = follow(run(in_state("dispatched"), domain.return_to_dispatcher, "v1", "not ours"),
-                      dispatched(round=2, minutes=10))
+    petition = follow(run(in_state("dispatched"), domain.return_to_dispatcher, "v1", "not ours",
+                          "not_our_duty"), dispatched(round=2, minutes=10))
     late = follow(petition, completed(round=1, minutes=11))
     assert late["state"] == "dispatched" and late["round"] == 2
     assert "superseded" in late["timeline"][-1]["summary"]
@@ -254,15 +258,31 @@ def test_a_verified_petition_is_archived_after_the_archive_window():
     assert apply(petition, domain.sweep(later, POLICY, "c", petition))["state"] == "closed"
 
 
-def test_a_missed_deadline_escalates_once_and_each_deadline_counts():
+def test_the_dispatchers_escalations_raise_the_supervision_level_and_never_lower_it():
     petition = in_state("dispatched")
-    after_ack = T0 + timedelta(hours=5)
-    once = apply(petition, domain.sweep(after_ack, POLICY, "c", petition))
-    assert once["escalation_level"] == 1 and once["state"] == "dispatched"
-    assert domain.sweep(after_ack, POLICY, "c", once) is None
-    twice = apply(once, domain.sweep(T0 + timedelta(hours=73), POLICY, "c", once))
-    assert twice["escalation_level"] == 2 and twice["escalated_for"] == ["1:acknowledge", "1:finish"]
-    assert domain.is_overdue(twice, T0 + timedelta(hours=73))
+    data = {"round": 1, "grid_id": "g01", "clock": "acknowledge", "handler": HANDLER,
+            "deadline": T0 + timedelta(hours=4), "to_place": "ws-1"}
+    up = follow(petition, event("dispatch.escalated.v1", {**data, "level": 2}, 10))
+    assert up["escalation_level"] == 2 and "督办" in up["timeline"][-1]["summary"]
+    again = follow(up, event("dispatch.escalated.v1", {**data, "level": 1}, 11))
+    assert again["escalation_level"] == 2 and again["state"] == "dispatched"
+
+
+def test_an_extension_decision_moves_the_finish_deadline():
+    new_due = T0 + timedelta(days=9)
+    petition = follow(in_state("dispatched"), event("dispatch.extension_decided.v1", {
+        "round": 1, "grid_id": "g01", "actor": "centre", "approved": True, "reason": None,
+        "due_by": new_due}, 30))
+    assert petition["finish_by"] == new_due.isoformat()
+
+
+def test_an_order_the_dispatch_centre_ruled_on_cannot_be_returned():
+    petition, _ = raised()
+    final = follow(petition, event("petition.dispatched.v1", {
+        "round": 1, "handler": HANDLER, "funding": None, "final": True,
+        "acknowledge_by": T0 + timedelta(hours=4), "due_by": T0 + timedelta(hours=72)}))
+    with pytest.raises(Conflict, match="final"):
+        domain.return_to_dispatcher("v1", "still not ours", "not_our_duty", T0, "c", final)
 
 
 def test_a_merged_petition_closes_with_the_outcome_of_the_one_it_joined():
