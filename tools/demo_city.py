@@ -187,9 +187,16 @@ def registry():
     }
 
 
+def files():
+    """The registry as CSV files, rows in id order as the grid service exports them."""
+    document = {level: sorted(places, key=lambda p: p["id"])
+                for level, places in registry().items()}
+    return to_csv(document)
+
+
 def write_files(directory=FILES):
     directory.mkdir(parents=True, exist_ok=True)
-    for name, text in to_csv(registry()).items():
+    for name, text in files().items():
         (directory / name).write_text(text, encoding="utf-8")
 
 

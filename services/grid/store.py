@@ -133,10 +133,16 @@ class GridStore(MongoStore):
 
     def calendar(self):
         doc = self.db.calendar.find_one({"_id": "current"}, {"_id": 0})
-        return WorkCalendar.from_document(doc) if doc else WorkCalendar()
+        if doc is None:
+            return WorkCalendar()
+        # Periods are stored as objects: FerretDB cannot store nested arrays.
+        doc["working_hours"] = [[p["start"], p["end"]] for p in doc["working_hours"]]
+        return WorkCalendar.from_document(doc)
 
     def save_calendar(self, calendar):
-        self.db.calendar.replace_one({"_id": "current"}, calendar.to_document(), upsert=True)
+        doc = calendar.to_document()
+        doc["working_hours"] = [{"start": start, "end": end} for start, end in doc["working_hours"]]
+        self.db.calendar.replace_one({"_id": "current"}, doc, upsert=True)
 
     def teams(self):
         return {t["_id"]: t for t in self.db.teams.find()}

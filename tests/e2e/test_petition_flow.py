@@ -150,13 +150,17 @@ def test_returned_order_is_not_sent_back_to_the_same_team(api):
     petition_id = raise_petition(api)
     poll(lambda: state_of(api, petition_id) == "dispatched", what="the dispatch")
     staff(api, petition_id, "return", actor="team-drain-repair-1",
-          reason="The blockage is in the main road's sewer: the housing bureau's")
+          reason="The blockage is in the main road's sewer: the housing bureau's",
+          return_reason="needs_other_department")
     second = poll(lambda: api("volunteer").get(f"/tasks/T-{petition_id}-2").json().get("team_id"),
                   what="the task of the second round")
     assert second == "butler-g01"
     rounds = api("grid").get(f"/dispatches/{petition_id}").json()["rounds"]
     assert [r["handler"]["team_id"] for r in rounds] == ["team-drain-repair", "butler-g01"]
-    assert rounds[1]["excluded_teams"] == ["team-drain-repair"]
+    assert rounds[1]["excluded"] == ["team-drain-repair"]
+    assert [r["state"] for r in rounds] == ["superseded", "open"]
+    assert {"rule_id": "drains", "handler": "Drains and repairs team", "outcome": "returned_it",
+            "why": "this handler returned the order before"} in rounds[1]["explanation"]["considered"]
     poll(lambda: state_of(api, petition_id) == "dispatched", what="the re-dispatch")
     assert api("petition").get(f"/petitions/{petition_id}").json()["round"] == 2
 

@@ -131,7 +131,8 @@ def petition_in(api, others, state):
         "acknowledged": acknowledged,
         "in_progress": lambda: then(acknowledged, ("progress", {"reason": "digging"})),
         "resolved": resolved,
-        "returned": lambda: then(dispatched, ("return", {"reason": "a main road: housing's"})),
+        "returned": lambda: then(dispatched, ("return", {"reason": "a main road: housing's",
+                                                       "return_reason": "needs_other_department"})),
         "reopened": lambda: then(resolved, ("follow-up", {"rating": 1})),
         "verified": lambda: then(resolved, ("follow-up", {"rating": 5})),
         "closed": lambda: then(resolved, ("follow-up", {"rating": 5}), ("close", {})),
@@ -148,7 +149,8 @@ def test_every_state_is_reached_and_every_command_outside_its_states_answers_409
     api = service(PETITION_ARCHIVE_HOURS=1000, PETITION_FOLLOW_UP_HOURS=1000)
     petitions = {state: petition_in(api, others, state) for state in domain.STATES}
     bodies = {"reject": {"reason": "x" * 5}, "progress": {"reason": "x" * 5},
-              "resolve": {"reason": "x" * 5}, "return": {"reason": "x" * 5},
+              "resolve": {"reason": "x" * 5},
+              "return": {"reason": "x" * 5, "return_reason": "wrong_area"},
               "escalate": {"reason": "x" * 5}, "follow-up": {"rating": 4},
               "merge": {"into": petitions["accepted"], "reason": "same"}}
     urls = {"report_progress": "progress", "follow_up": "follow-up"}
@@ -226,19 +228,26 @@ def test_a_poor_rating_for_the_handlers_cause_reopens_and_a_new_round_is_followe
     assert state_of(api, petition_id) == "dispatched"
 
 
-def test_time_closes_unanswered_follow_ups_and_escalates_missed_deadlines(service, others):
+def test_time_closes_unanswered_follow_ups(service, others):
     api = service(PETITION_FOLLOW_UP_HOURS=0)
     resolved = petition_in(api, others, "resolved")
     wait_for(api, resolved, "closed")
     assert api.get(f"/petitions/{resolved}").json()["outcome"] == "no_response"
 
+
+def test_the_dispatchers_clocks_show_on_the_petition_and_overdue_orders_are_found(service, others):
+    api = service()
     late = raise_petition(api, location=demo_city.point_in(1, 0.9, 0.9))
     wait_for(api, late, "accepted")
     others.dispatch(late, acknowledge_in=-1, finish_in=-0.5)
+    for level in (1, 2):
+        others.publish("dispatch.escalated.v1", late, round=1, grid_id="g01", clock="acknowledge",
+                       deadline=now(), handler=HANDLER, level=level, to_place=f"place-{level}")
     poll(lambda: api.get(f"/petitions/{late}").json()["escalation_level"] == 2,
-         what="both missed deadlines to escalate")
+         what="both escalations")
     overdue = api.get("/staff/petitions", params={"overdue": "true", "grid_id": "g01"}).json()
     assert late in [p["id"] for p in overdue["petitions"]]
+    assert "督办" in api.get(f"/petitions/{late}/timeline").text
 
 
 def test_staff_queries_page_with_a_stable_cursor_and_filters(service):

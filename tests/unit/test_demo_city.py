@@ -10,7 +10,7 @@ from tools import demo_city
 def test_the_committed_registry_files_are_the_generated_ones():
     committed = {path.name: path.read_text(encoding="utf-8")
                  for path in demo_city.FILES.glob("*.csv")}
-    assert committed == to_csv(demo_city.registry())
+    assert committed == demo_city.files()
 
 
 def test_the_demo_registry_imports_and_holds_the_reports_figures():
