@@ -187,3 +187,19 @@ def test_every_service_reports_health_readiness_and_metrics(api):
         assert "http_requests_total" in metrics and "events_published_total" in metrics
     assert 'events_handled_total{handler="dispatch",outcome="handled",type="petition.accepted.v1"}' \
         in api("grid").get("/metrics").text
+
+
+def test_a_department_handles_its_order_through_the_petition_and_the_dispatcher_sees_it(api):
+    jobs = {**DRAIN, "category": "unemployment", "attributes": {},
+            "description": "I lost my factory job and want training as an electrician."}
+    petition_id = raise_petition(api, jobs, grid=30)
+    poll(lambda: state_of(api, petition_id) == "dispatched", what="the dispatch")
+    handler = api("petition").get(f"/petitions/{petition_id}").json()["handler"]
+    assert handler == "County human resources and social security bureau"
+    assert api("volunteer").get(f"/tasks/T-{petition_id}-1").status_code == 404  # no task
+    staff(api, petition_id, "acknowledge", actor="hr-officer-1")
+    staff(api, petition_id, "resolve", actor="hr-officer-1",
+          reason="Enrolled on the county's electrician course")
+    dispatch = poll(lambda: (r := api("grid").get(f"/dispatches/{petition_id}").json()["rounds"][0])
+                    ["state"] == "resolved" and r, what="the dispatcher to stop its clocks")
+    assert dispatch["handler"]["kind"] == "department" and dispatch["acknowledged_at"]
