@@ -26,6 +26,7 @@ class Handler(Schema):
     team_id = fields.String(load_default=None, allow_none=True)
     role = fields.String(load_default=None, allow_none=True)
     department_id = fields.String(load_default=None, allow_none=True)
+    skill = fields.String(load_default=None, allow_none=True)  # the skill the rule asked for
     name = fields.String(required=True)
 
 
@@ -171,6 +172,8 @@ class PetitionDispatched(Schema):
     acknowledge_by = fields.AwareDateTime(required=True, format="iso")
     due_by = fields.AwareDateTime(required=True, format="iso")
     final = fields.Boolean(load_default=False)  # the arbiter's ruling: it cannot be returned
+    places = fields.Integer(load_default=1)  # how many volunteers the work needs
+    urgent = fields.Boolean(load_default=False)
 
 
 class TaskOpened(Schema):
@@ -188,6 +191,27 @@ class TaskClaimed(Schema):
     volunteer_id = fields.String(required=True)
 
 
+class TaskStep(Schema):
+    task_id = fields.String(required=True)
+    petition_id = fields.String(required=True)
+    round = fields.Integer(required=True)
+    team_id = fields.String(required=True)
+    volunteer_id = fields.String(load_default=None, allow_none=True)
+    reason = fields.String(load_default=None, allow_none=True)
+
+
+class TaskReleased(TaskStep):
+    team_leader_id = fields.String(load_default=None, allow_none=True)
+
+
+class VolunteerReported(Schema):
+    """An in-service party member reported to the community (在职党员到社区报到)."""
+
+    report_id = fields.String(required=True)
+    volunteer_id = fields.String(required=True)
+    community_id = fields.String(required=True)
+
+
 class TaskCompleted(Schema):
     task_id = fields.String(required=True)
     petition_id = fields.String(required=True)
@@ -197,6 +221,7 @@ class TaskCompleted(Schema):
     hours = fields.Float(required=True, validate=validate.Range(min=0))
     cost_fen = fields.Integer(required=True, validate=validate.Range(min=0))
     funding = fields.Nested(Funding, required=True, allow_none=True)
+    verified_by = fields.String(load_default=None, allow_none=True)
 
 
 class FundsSettled(Schema):
@@ -287,14 +312,16 @@ class Catalogue:
 FOLLOW = (("petition", "follow"),)
 
 CATALOGUE = Catalogue(
-    EventType("grid.registered.v1", "grid", GridRegistered, (("petition", "track_grid"),),
+    EventType("grid.registered.v1", "grid", GridRegistered,
+              (("petition", "track_grid"), ("volunteer", "track_butler_team")),
               "A grid was added to the registry or its details changed."),
     EventType("petition.raised.v1", "petition", PetitionRaised, (),
               "A resident raised a petition in a grid (flagged with any likely duplicates)."),
     EventType("petition.accepted.v1", "petition", PetitionAccepted, (("grid", "dispatch"),),
               "The petition was accepted for handling (受理) and awaits dispatch."),
     EventType("petition.rejected.v1", "petition", PetitionStep,
-              (("petition", "close_merged"), ("grid", "track_progress")),
+              (("petition", "close_merged"), ("grid", "track_progress"),
+               ("volunteer", "cancel_tasks")),
               "The petition was rejected, with the reason; petitions merged into it close too."),
     EventType("petition.merged.v1", "petition", PetitionMerged,
               (("petition", "absorb_duplicate"),),
@@ -308,9 +335,11 @@ CATALOGUE = Catalogue(
               "The handler reported progress."),
     EventType("petition.resolved.v1", "petition", PetitionRoundStep, (("grid", "track_progress"),),
               "The handler finished the work; the resident is asked to rate it."),
-    EventType("petition.returned.v1", "petition", PetitionSentBack, (("grid", "redispatch"),),
+    EventType("petition.returned.v1", "petition", PetitionSentBack,
+              (("grid", "redispatch"), ("volunteer", "cancel_tasks")),
               "The handler returned the petition as not theirs (退单); it is dispatched again."),
-    EventType("petition.reopened.v1", "petition", PetitionSentBack, (("grid", "redispatch"),),
+    EventType("petition.reopened.v1", "petition", PetitionSentBack,
+              (("grid", "redispatch"), ("volunteer", "cancel_tasks")),
               "The resident was not satisfied for a cause the handler owns; it is handled again."),
     EventType("petition.escalated.v1", "petition", PetitionEscalated, (),
               "The petition is under supervision (督办): overdue, or escalated by staff."),
@@ -334,10 +363,26 @@ CATALOGUE = Catalogue(
     EventType("task.opened.v1", "volunteer", TaskOpened, FOLLOW,
               "A task was opened for the handling team."),
     EventType("task.claimed.v1", "volunteer", TaskClaimed, FOLLOW,
-              "A team member claimed the task: the handler has signed for the petition."),
+              "A team member claimed a place on the task: the handler has signed for the petition."),
+    EventType("task.released.v1", "volunteer", TaskReleased, FOLLOW,
+              "A claim was given up, or lapsed with no progress in time (the team leader is told)."),
+    EventType("task.progressed.v1", "volunteer", TaskStep, FOLLOW,
+              "A claimant reported progress: the work is in progress."),
+    EventType("task.submitted.v1", "volunteer", TaskStep, FOLLOW,
+              "The work was reported done; it awaits the grid leader's verification or the "
+              "resident's confirmation."),
+    EventType("task.verification_declined.v1", "volunteer", TaskStep, FOLLOW,
+              "The grid leader did not accept the work, and said why: it goes back to the claimants."),
     EventType("task.completed.v1", "volunteer", TaskCompleted,
-              FOLLOW + (("funding", "settle"),),
-              "The work was done, with hours spent and cost: the petition is resolved."),
+              FOLLOW + (("funding", "settle"), ("volunteer", "deposit_hours")),
+              "The work was done and verified, with hours and cost: the petition is resolved."),
+    EventType("task.cancelled.v1", "volunteer", TaskStep, FOLLOW,
+              "The petition was returned, reopened or rejected: this round's task is withdrawn."),
+    EventType("petition.work_confirmed.v1", "petition", PetitionRoundStep,
+              (("volunteer", "verify_by_resident"),),
+              "The resident confirmed the work was done: it counts as verified."),
+    EventType("volunteer.reported.v1", "volunteer", VolunteerReported, (),
+              "An in-service party member reported to the community (报到)."),
     EventType("funds.settled.v1", "funding", FundsSettled, FOLLOW,
               "The cost moved from the department's budget line to the community service centre."),
     EventType("proposal.submitted.v1", "petition", ProposalSubmitted, (),

@@ -100,6 +100,8 @@ Then, with the id it returns as P:
        -d '{{"volunteer_id": "team-drain-repair-1"}}'
   curl -s -X POST {volunteer}/tasks/T-$P-1/complete -H 'Content-Type: application/json' \\
        -d '{{"volunteer_id": "team-drain-repair-1", "hours": 2.5, "cost_fen": 28000}}'
+  curl -s -X POST {volunteer}/tasks/T-$P-1/verify -H 'Content-Type: application/json' \\
+       -d '{{"verifier_id": "g01-grid_leader", "approved": true}}'
   curl -s {petition}/petitions/$P/timeline
   curl -s {funding}/accounts/centre-c-hexi
   curl -s -X POST {petition}/petitions/$P/follow-up -H 'Content-Type: application/json' \\
@@ -212,15 +214,41 @@ def rules():
         in RULES]}
 
 
-def teams(grid_ids):
+QUALIFICATIONS = {"electrics": "electrician", "care": "first_aid", "fire_safety": "fire_safety"}
+BRANCHES = {  # the morality bank's savings branches (储蓄所)
+    "branch-union": ("County trade union branch", "union"),
+    "branch-flowers": ("Flower association branch", "association"),
+    "branch-school": ("Xiaojianghu school branch", "school"),
+}
+
+
+def volunteers():
+    """The members of the five volunteer teams: they serve the whole county, a third are
+    party members, and each holds the qualifications their team's skills need."""
+    places = registry()
+    grids = places["grids"]
+    community_of = {w["id"]: w["community_id"] for w in places["workstations"]}
+    community = {g["id"]: community_of[g["workstation_id"]] for g in grids}
+    branches = list(BRANCHES)
+    number = 0
     for team_id, (name, skills, size) in TEAMS.items():
-        yield team_id, {"name": name, "kind": "volunteer_team", "skills": skills, "members": [
-            {"id": f"{team_id}-{n}", "name": f"{name} member {n}", "skills": skills,
-             "party_member": n % 3 == 0} for n in range(1, size + 1)]}
-    for grid_id in grid_ids:
-        yield f"butler-{grid_id}", {"name": f"Butler team of grid {grid_id}", "kind": "butler_team",
-                                    "members": [{"id": f"{grid_id}-{role}", "name": role}
-                                                for role in BUTLER_ROLES]}
+        for n in range(1, size + 1):
+            number += 1
+            home = grids[number % len(grids)]["id"]
+            yield f"{team_id}-{n}", {
+                "name": f"{name} member {n}", "trades": skills[:1], "skills": skills,
+                "qualifications": [{"kind": QUALIFICATIONS[s], "valid_until": "2027-12-31"}
+                                   for s in skills if s in QUALIFICATIONS],
+                "availability": [{"day": "sat", "start": "09:00", "end": "17:00"}],
+                "home_grid_id": home, "community_id": community[home], "grids": ["*"],
+                "party_member": n % 3 == 0, "branch_id": branches[number % len(branches)]}
+
+
+def teams():
+    for team_id, (name, skills, size) in TEAMS.items():
+        members = [f"{team_id}-{n}" for n in range(1, size + 1)]
+        yield team_id, {"name": name, "leader_id": members[0], "members": members,
+                        "skills": skills}
 
 
 def allocations(year):
@@ -243,7 +271,9 @@ def seed(urls, timeout=60):
     places = imported.json()
     put(f"{urls['grid']}/calendar", DEMO_CALENDAR.to_document())
     put(f"{urls['grid']}/dispatch-rules", rules())
-    team_list = list(teams([g["id"] for g in registry()["grids"]]))
+    for volunteer_id, volunteer in volunteers():
+        put(f"{urls['volunteer']}/volunteers/{volunteer_id}", volunteer)
+    team_list = list(teams())
     for team_id, team in team_list:
         put(f"{urls['volunteer']}/teams/{team_id}", team)
     for allocation in allocations(date.today().year):

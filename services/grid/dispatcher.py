@@ -160,8 +160,8 @@ def handlers_of(rule, grid, teams):
                       key=lambda t: t["_id"])
         if not able:
             return [], f"no volunteer team covers the skill {spec['skill']}"
-        return [{"kind": "volunteer_team", "team_id": t["_id"], "name": t["name"]}
-                for t in able], None
+        return [{"kind": "volunteer_team", "team_id": t["_id"], "name": t["name"],
+                 "skill": spec["skill"]} for t in able], None
     return [{"kind": "department", "department_id": spec["department_id"],
              "name": spec.get("name") or spec["department_id"]}], None
 
@@ -260,6 +260,7 @@ def _dispatched(base, rule, handler, explanation, policy, calendar, now, correla
         "community_id": base["community_id"], "category": base["category"],
         "round": base["round"], "rule_id": rule["id"], "handler": handler, "funding": funding,
         "acknowledge_by": acknowledge_by, "due_by": due_by, "final": final,
+        "places": rule.get("places", 1), "urgent": rule.get("urgent", False),
     }, correlation_id, cause)
     record = {**base, "state": "open", "open": True, "rule_id": rule["id"],
               "handler": event["data"]["handler"], "handler_key": handler_key(handler),

@@ -121,6 +121,9 @@ class Rule(Strict):
     estimate_fen = fields.Integer(load_default=0, validate=COUNT)
     acknowledge_within = fields.Nested(TimeLimit, required=True)
     finish_within = fields.Nested(TimeLimit, required=True)
+    places = fields.Integer(load_default=1, validate=validate.Range(1, 20), metadata={
+        "description": "How many volunteers the work needs."})
+    urgent = fields.Boolean(load_default=False)
 
 
 class RuleTable(Strict):

@@ -51,6 +51,7 @@ LIFECYCLE = Lifecycle("petition", {
     "resolve": ({"acknowledged", "in_progress"}, "resolved"),
     "return": ({"dispatched", "acknowledged", "in_progress"}, "returned"),
     "escalate": ({*WAITING, "dispatched", "acknowledged", "in_progress"}, None),
+    "confirm_work": ({"acknowledged", "in_progress"}, None),
     "follow_up": ({"resolved"}, None),
     "close": ({"verified"}, "closed"),
 })
@@ -222,6 +223,15 @@ def escalate(actor, reason, now, correlation_id, petition):
     return change
 
 
+def confirm_work(actor, now, correlation_id, petition):
+    """The resident confirms the handler's work was done: it counts as verified."""
+    LIFECYCLE.target("confirm_work", petition["state"])
+    event = _round_event("petition.work_confirmed.v1", petition, actor, None, correlation_id)
+    return Change(set={"updated_at": now.isoformat()},
+                  push={"timeline": [entry(event, actor, f"{actor} confirmed the work was done")]},
+                  events=[event])
+
+
 def follow_up(rating, actor, now, correlation_id, petition):
     """The follow-up (回访): the resident's rating verifies the resolution, or reopens it
     when they are not satisfied for a cause the handler owns."""
@@ -310,6 +320,9 @@ def follow(event, petition):
             change.set["acknowledged_at"] = now.isoformat()
             change.events.append(_round_event("petition.acknowledged.v1", petition, actor, None,
                                               event.correlationid))
+        if proves == "in_progress":
+            change.events.append(_round_event("petition.progressed.v1", petition, actor,
+                                              data.get("reason"), event.correlationid))
         if proves == "resolved":
             resolved = _resolved(actor, f"task {data['task_id']} completed", now,
                                  event.correlationid, petition)
@@ -321,6 +334,7 @@ def follow(event, petition):
 PROVES = {
     "petition.dispatched.v1": "dispatched",
     "task.claimed.v1": "acknowledged",
+    "task.progressed.v1": "in_progress",
     "task.completed.v1": "resolved",
 }
 
@@ -330,8 +344,15 @@ SUMMARIES = {
         f"acknowledge by {d['acknowledge_by'].isoformat()}, finish by {d['due_by'].isoformat()}"),
     "task.opened.v1": lambda d: f"Task {d['task_id']} opened for team {d['team_id']}",
     "task.claimed.v1": lambda d: f"Claimed by {d['volunteer_id']} of team {d['team_id']}",
-    "task.completed.v1": lambda d: (f"Completed by {d['volunteer_id']}: {d['hours']:g} h, "
-                                    f"cost {format_fen(d['cost_fen'])}"),
+    "task.released.v1": lambda d: f"{d['volunteer_id']} gave up their place: {d['reason']}",
+    "task.progressed.v1": lambda d: f"Progress from {d['volunteer_id']}: {d['reason']}",
+    "task.submitted.v1": lambda d: (
+        f"{d['volunteer_id']} reported the work done; it awaits the grid leader's "
+        "verification or your confirmation"),
+    "task.verification_declined.v1": lambda d: f"The grid leader sent the work back: {d['reason']}",
+    "task.cancelled.v1": lambda d: f"Task {d['task_id']} withdrawn: {d['reason']}",
+    "task.completed.v1": lambda d: (f"Completed and verified by {d['verified_by']}: "
+                                    f"{d['hours']:g} h, cost {format_fen(d['cost_fen'])}"),
     "dispatch.reminded.v1": lambda d: (
         f"Reminded (催办): not {_CLOCK_DONE[d['clock']]} by {d['deadline'].isoformat()}"),
     "dispatch.escalated.v1": lambda d: (

@@ -6,7 +6,7 @@ Native API (JSON)::
     GET  /petitions/<id>                   the public view: no contact details
     GET  /petitions/<id>/timeline          every step, with time, actor and event id
     POST /petitions/<id>/<command>         accept, reject, acknowledge, progress, resolve,
-                                           return, escalate, follow-up, close
+                                           return, escalate, confirm-work, follow-up, close
     POST /petitions/<id>/merge             merge into another petition as a duplicate
     GET  /staff/petitions?grid_id=&...     staff query, cursor-paginated, newest first
     GET  /staff/petitions/<id>             the staff view (X-Staff-Role decides contact masking)
@@ -74,6 +74,7 @@ COMMANDS = {
     "return": (Return, domain.return_to_dispatcher,
                lambda b: (b["actor"], b["reason"], b["return_reason"])),
     "escalate": (StaffReason, domain.escalate, lambda b: (b["actor"], b["reason"])),
+    "confirm-work": (StaffNote, domain.confirm_work, lambda b: (b["actor"],)),
     "follow-up": (FollowUp, domain.follow_up, lambda b: (b, b["actor"])),
     "close": (StaffNote, domain.close, lambda b: (b["actor"], b["reason"])),
 }
@@ -260,6 +261,11 @@ class PetitionService(PlatformService):
     @subscribe("petition.dispatched.v1")
     @subscribe("task.opened.v1")
     @subscribe("task.claimed.v1")
+    @subscribe("task.released.v1")
+    @subscribe("task.progressed.v1")
+    @subscribe("task.submitted.v1")
+    @subscribe("task.verification_declined.v1")
+    @subscribe("task.cancelled.v1")
     @subscribe("task.completed.v1")
     @subscribe("funds.settled.v1")
     @subscribe("dispatch.reminded.v1")

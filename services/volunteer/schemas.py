@@ -2,42 +2,125 @@ from marshmallow import Schema, fields, validate
 
 from shared.schemas import Strict
 
+ID = validate.Length(min=1, max=64)
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CLOCK = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Write times as 'HH:MM'.")
 
-class Member(Strict):
-    id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    name = fields.String(required=True)
-    skills = fields.List(fields.String(), load_default=list)
+
+class Qualification(Strict):
+    kind = fields.String(required=True, validate=ID, metadata={
+        "description": "e.g. first_aid, electrician, fire_safety"})
+    valid_until = fields.Date(required=True)
+
+
+class Slot(Strict):
+    day = fields.String(required=True, validate=validate.OneOf(DAYS))
+    start = fields.String(required=True, validate=CLOCK)
+    end = fields.String(required=True, validate=CLOCK)
+
+
+class Volunteer(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    phone = fields.String(load_default=None, validate=validate.Length(max=20))
+    trades = fields.List(fields.String(validate=ID), load_default=list)
+    skills = fields.List(fields.String(validate=ID), load_default=list)
+    qualifications = fields.List(fields.Nested(Qualification), load_default=list)
+    availability = fields.List(fields.Nested(Slot), load_default=list)
+    home_grid_id = fields.String(required=True, validate=ID)
+    community_id = fields.String(required=True, validate=ID)
+    grids = fields.List(fields.String(validate=ID), load_default=list, metadata={
+        "description": "The grids they serve; [\"*\"] for anywhere; default: the home grid."})
     party_member = fields.Boolean(load_default=False)
+    branch_id = fields.String(load_default=None, validate=ID, metadata={
+        "description": "Their morality bank branch (储蓄所); default: the community's."})
 
 
 class Team(Strict):
-    name = fields.String(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(["volunteer_team", "butler_team"]))
-    skills = fields.List(fields.String(), load_default=list)
-    members = fields.List(fields.Nested(Member), required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    kind = fields.String(load_default="volunteer_team", validate=validate.Equal(
+        "volunteer_team", error="Butler teams follow the grid registry; register volunteer "
+                                "teams here."))
+    leader_id = fields.String(required=True, validate=ID)
+    members = fields.List(fields.String(validate=ID), required=True,
+                          validate=validate.Length(min=1))
+    skills = fields.List(fields.String(validate=ID), load_default=list)
+
+
+class Report(Strict):
+    community_id = fields.String(required=True, validate=ID)
+    shows_identity = fields.Boolean(load_default=True)
+    note = fields.String(load_default=None, validate=validate.Length(max=500))
 
 
 class Claim(Strict):
-    volunteer_id = fields.String(required=True)
+    volunteer_id = fields.String(required=True, validate=ID)
+
+
+class Release(Claim):
+    reason = fields.String(load_default="released by the volunteer",
+                           validate=validate.Length(max=500))
+
+
+class Progress(Claim):
+    note = fields.String(required=True, validate=validate.Length(min=2, max=2000))
+
+
+class Evidence(Strict):
+    url = fields.Url(required=True, schemes={"http", "https"})
+    kind = fields.String(load_default="photo", validate=validate.OneOf(("photo", "document")))
 
 
 class Completion(Strict):
-    volunteer_id = fields.String(required=True)
-    hours = fields.Float(required=True, validate=validate.Range(min=0, max=24 * 14))
+    volunteer_id = fields.String(required=True, validate=ID)
+    hours = fields.Float(required=True, validate=validate.Range(min=0, max=24 * 14), metadata={
+        "description": "Hours each claimant worked."})
     cost_fen = fields.Integer(required=True, validate=validate.Range(min=0, max=10**9))
     notes = fields.String(load_default="", validate=validate.Length(max=2000))
+    evidence = fields.List(fields.Nested(Evidence), load_default=list,
+                           validate=validate.Length(max=10))
+
+
+class Verification(Strict):
+    verifier_id = fields.String(required=True, validate=ID, metadata={
+        "description": "The grid leader of the task's grid."})
+    approved = fields.Boolean(required=True)
+    reason = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
 class Task(Schema):
     id = fields.String(attribute="_id")
     petition_id = fields.String()
+    round = fields.Integer()
     team_id = fields.String()
+    role = fields.String(allow_none=True)
+    skill = fields.String(allow_none=True)
+    qualification = fields.String(allow_none=True)
     category = fields.String()
     grid_id = fields.String()
     status = fields.String()
+    places = fields.Integer()
+    urgent = fields.Boolean()
     due_by = fields.String()
     opened_at = fields.String()
-    claimed_by = fields.String(allow_none=True)
-    hours = fields.Float()
-    cost_fen = fields.Integer()
-    notes = fields.String()
+    claims = fields.List(fields.Dict())
+    report = fields.Dict()
+    verifications = fields.List(fields.Dict())
+    hours_each = fields.Float()
+    claimant_ids = fields.List(fields.String())
+
+
+class VolunteerView(Schema):
+    """A volunteer as the platform shows them: no phone number."""
+
+    id = fields.String(attribute="_id")
+    name = fields.String()
+    trades = fields.List(fields.String())
+    skills = fields.List(fields.String())
+    qualifications = fields.List(fields.Dict())
+    availability = fields.List(fields.Dict())
+    home_grid_id = fields.String()
+    community_id = fields.String()
+    grids = fields.List(fields.String())
+    party_member = fields.Boolean()
+    branch_id = fields.String()
+    open_claims = fields.Integer()

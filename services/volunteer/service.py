@@ -1,45 +1,104 @@
-"""Volunteer service: teams, and the tasks their members claim and complete.
+"""Volunteer service: volunteers and teams, the tasks they claim, and the morality bank.
 
-    PUT  /teams/<id>              register or replace a team and its members
-    GET  /tasks?team_id=&status=  a team's tasks
+    PUT  /volunteers/<id>               register or update a volunteer
+    GET  /volunteers/<id>
+    POST /volunteers/<id>/reports       a party member reports to the community (报到)
+    GET  /communities/<id>/figures      volunteers, party members reported, work done
+    PUT  /teams/<id>                    a volunteer team: leader, members, skills
+    GET  /teams/<id>/notices            what the team leader is told (lapsed claims)
+    GET  /tasks?volunteer_id=           the tasks a volunteer may claim
+    GET  /tasks?team_id=&status=        a team's tasks
     GET  /tasks/<id>
-    POST /tasks/<id>/claim        {"volunteer_id": ...}
-    POST /tasks/<id>/complete     {"volunteer_id": ..., "hours": ..., "cost_fen": ..., "notes": ...}
+    POST /tasks/<id>/claim|release|progress|complete|verify
+    ... and the morality bank under /bank (see the bank section below)
 """
 
+import uuid
 from functools import partial
 
-from services.volunteer import domain
-from services.volunteer.schemas import Claim, Completion, Task, Team
+from nameko.dependency_providers import Config
+
+from services.volunteer import domain, people
+from services.volunteer.schemas import (
+    Claim,
+    Completion,
+    Progress,
+    Release,
+    Report,
+    Task,
+    Team,
+    Verification,
+    Volunteer,
+    VolunteerView,
+)
 from services.volunteer.store import VolunteerStore
 from shared.consumers import subscribe
-from shared.errors import InvalidFields, NotFound
+from shared.errors import Conflict, InvalidFields, NotFound
+from shared.events import now
 from shared.http import http, json_response, load_json
 from shared.outbox import OutboxRelay
 from shared.service import PlatformService
 from shared.storage import Storage
+from shared.timers import every
 
 
 class VolunteerService(PlatformService):
     name = "volunteer"
 
     store = Storage(VolunteerStore)
-    relay = OutboxRelay("tasks", "teams")
+    relay = OutboxRelay("tasks", "teams", "community_reports")
+    config = Config()
+
+    # People and teams
+
+    @http("PUT", "/volunteers/<volunteer_id>")
+    def put_volunteer(self, request, volunteer_id):
+        record = people.volunteer_record(volunteer_id, load_json(request, Volunteer()))
+        self.store.save_volunteer(volunteer_id, record)
+        return json_response(VolunteerView().dump(self.store.volunteer(volunteer_id)))
+
+    @http("GET", "/volunteers/<volunteer_id>")
+    def get_volunteer(self, request, volunteer_id):
+        return json_response(VolunteerView().dump(self._volunteer(volunteer_id)))
+
+    @http("POST", "/volunteers/<volunteer_id>/reports")
+    def report(self, request, volunteer_id):
+        record, events = people.report_to_community(
+            uuid.uuid4().hex, self._volunteer(volunteer_id), load_json(request, Report()), now(),
+            self.correlation_id)
+        self.store.add_report(record, events)
+        return json_response({"id": record.pop("_id"), **record}, status=201)
+
+    @http("GET", "/communities/<community_id>/figures")
+    def community_figures(self, request, community_id):
+        return json_response({"community_id": community_id, **self.store.figures(community_id)})
 
     @http("PUT", "/teams/<team_id>")
     def put_team(self, request, team_id):
         team = load_json(request, Team())
-        self.store.save_team(team_id, partial(domain.register_team, team_id, team,
-                                              self.correlation_id))
+        people.check_team(team, self.store.known_volunteers(team["members"]))
+        self.store.save_team(team_id, partial(people.register_team, team_id,
+                                              {**team, "roles": {}}, self.correlation_id))
         return json_response({"id": team_id, "members": len(team["members"])})
+
+    @http("GET", "/teams/<team_id>/notices")
+    def team_notices(self, request, team_id):
+        return json_response({"team_id": team_id, "notices": self.store.notices_for(team_id)})
+
+    # Tasks
 
     @http("GET", "/tasks")
     def list_tasks(self, request):
-        team_id = request.args.get("team_id")
-        if not team_id:
-            raise InvalidFields("Say whose tasks to list.",
-                                fields={"team_id": ["Give ?team_id=<team id>."]})
-        tasks = self.store.find_tasks(team_id, request.args.get("status"))
+        if volunteer_id := request.args.get("volunteer_id"):
+            volunteer, today = self._volunteer(volunteer_id), now().date()
+            teams = {t["_id"]: t for t in self.store.teams_of(volunteer_id)}
+            tasks = [t for t in self.store.find_tasks(teams, "open")
+                     if not domain.why_not_eligible(volunteer, teams[t["team_id"]], t, today)]
+        elif team_id := request.args.get("team_id"):
+            tasks = self.store.find_tasks([team_id], request.args.get("status"))
+        else:
+            raise InvalidFields("Say whose tasks to list.", fields={"volunteer_id": [
+                "Give ?volunteer_id= for the tasks a volunteer may claim, or ?team_id=."]})
         return json_response({"tasks": Task(many=True).dump(tasks)})
 
     @http("GET", "/tasks/<task_id>")
@@ -50,27 +109,115 @@ class VolunteerService(PlatformService):
     def claim(self, request, task_id):
         volunteer_id = load_json(request, Claim())["volunteer_id"]
         team = self.store.team(self._task(task_id)["team_id"])
-        task = self.store.change_task(task_id, partial(
-            domain.claim, volunteer_id, team, self.correlation_id))
+        policy = self._policy()
+        volunteer = self.store.reserve_claim(self._volunteer(volunteer_id)["_id"],
+                                             policy.max_open_tasks)
+        if volunteer is None:
+            raise Conflict(f"{volunteer_id} already holds {policy.max_open_tasks} open tasks, "
+                           "the most allowed; finish or release one first.")
+        try:
+            task = self.store.change_task(task_id, partial(
+                domain.claim, volunteer, team, now(), policy, self.correlation_id))
+        except Exception:
+            self.store.free_claim(volunteer_id)
+            raise
         return json_response(Task().dump(task))
+
+    @http("POST", "/tasks/<task_id>/release")
+    def release(self, request, task_id):
+        body = load_json(request, Release())
+        task = self._change(task_id, partial(domain.release, body["volunteer_id"], body["reason"],
+                                             now(), self.correlation_id))
+        self.store.free_claim(body["volunteer_id"])
+        return json_response(Task().dump(task))
+
+    @http("POST", "/tasks/<task_id>/progress")
+    def progress(self, request, task_id):
+        body = load_json(request, Progress())
+        return json_response(Task().dump(self._change(task_id, partial(
+            domain.report_progress, body["volunteer_id"], body["note"], now(), self._policy(),
+            self.correlation_id))))
 
     @http("POST", "/tasks/<task_id>/complete")
     def complete(self, request, task_id):
         report = load_json(request, Completion())
-        self._task(task_id)
-        task = self.store.change_task(task_id, partial(
-            domain.complete, report, self.correlation_id))
+        return json_response(Task().dump(self._change(task_id, partial(
+            domain.submit, report, now(), self.correlation_id))))
+
+    @http("POST", "/tasks/<task_id>/verify")
+    def verify(self, request, task_id):
+        verdict = load_json(request, Verification())
+        task = self._change(task_id, partial(domain.verify, verdict, now(), self.correlation_id))
+        if task["status"] == "completed":
+            for volunteer_id in task["claimant_ids"]:
+                self.store.free_claim(volunteer_id)
         return json_response(Task().dump(task))
+
+    # Following the grid and the petitions
 
     @subscribe("petition.dispatched.v1")
     def open_task(self, event):
-        if not domain.takes_tasks(event.data["handler"]):
+        handler = event.data["handler"]
+        if not domain.takes_tasks(handler):
             return
-        task, opened = domain.open_task(event.data, event)
+        task, opened = domain.open_task(event.data, self.store.team(handler["team_id"]),
+                                        self.store.team(f"butler-{event.data['grid_id']}"), event)
         self.store.open_task(task, opened, event.key)
+
+    @subscribe("grid.registered.v1")
+    def track_butler_team(self, event):
+        team, staff = people.butler_team(event.data)
+        for person in staff:
+            self.store.save_volunteer(person.pop("_id"), person)
+        self.store.save_team(f"butler-{event.data['grid_id']}", partial(
+            people.register_team, f"butler-{event.data['grid_id']}", team, event.correlationid))
+
+    @subscribe("petition.work_confirmed.v1")
+    def verify_by_resident(self, event):
+        task_id = domain.task_id_for(event.data["petition_id"], event.data["round"])
+        task = self.store.task(task_id)
+        if task is None or task["status"] != "submitted":
+            return  # nothing awaits confirmation: the grid leader verified it first
+        self.store.change_task(task_id, partial(
+            domain.verify, {"verifier_id": "resident", "approved": True, "reason": None},
+            event.time, event.correlationid), handled=event.key)
+
+    @subscribe("petition.returned.v1")
+    @subscribe("petition.reopened.v1")
+    @subscribe("petition.rejected.v1")
+    def cancel_tasks(self, event):
+        for task_id in self.store.live_tasks_of(event.data["petition_id"]):
+            self.store.change_task(task_id, partial(
+                domain.cancel, f"the petition was {event.type.split('.')[1]}", event.time,
+                event.correlationid), handled=event.key)
+
+    @every("VOLUNTEER_SWEEP_SECONDS", 60)
+    def lapse_stalled_claims(self):
+        """Release claims with no progress in time (the team leader is told), and recount
+        each volunteer's open claims: places freed by events (a cancelled task, a
+        resident's confirmation) are given back here, where a redelivery cannot count twice."""
+        at, correlation_id = now(), uuid.uuid4().hex
+        for task_id in self.store.claimed_tasks():
+            self.store.change_task(task_id, partial(domain.lapse_stalled, at, correlation_id))
+        self.store.reconcile_claims()
+
+    # Helpers
 
     def _task(self, task_id):
         task = self.store.task(task_id)
         if task is None:
             raise NotFound(f"No task {task_id!r}; list a team's tasks with GET /tasks?team_id=.")
         return task
+
+    def _change(self, task_id, decide):
+        self._task(task_id)
+        return self.store.change_task(task_id, decide)
+
+    def _volunteer(self, volunteer_id):
+        volunteer = self.store.volunteer(volunteer_id)
+        if volunteer is None:
+            raise NotFound(f"No volunteer {volunteer_id!r}; register them with PUT /volunteers/<id>.")
+        return volunteer
+
+    def _policy(self):
+        return domain.TaskPolicy.from_config(self.config)

@@ -67,8 +67,15 @@ def test_a_drain_petition_is_handled_paid_for_and_closed(api, service_db):
     assert claimed.status_code == 200, claimed.text
     completed = api("volunteer").post(f"/tasks/{task_id}/complete", json={
         "volunteer_id": "team-drain-repair-2", "hours": 2.5, "cost_fen": 28_000,
-        "notes": "Cleared the blockage; replaced a cracked cover."})
+        "notes": "Cleared the blockage; replaced a cracked cover.",
+        "evidence": [{"url": "https://photos.example.cn/drain-after.jpg"}]})
     assert completed.status_code == 200, completed.text
+    assert completed.json()["status"] == "submitted"
+
+    # It counts once the grid leader has verified it.
+    verified = api("volunteer").post(f"/tasks/{task_id}/verify", json={
+        "verifier_id": "g01-grid_leader", "approved": True})
+    assert verified.status_code == 200, verified.text
 
     # The work is resolved and funds follow the task (费随事转).
     poll(lambda: state_of(api, petition_id) == "resolved", what="the petition to be resolved")
@@ -82,7 +89,7 @@ def test_a_drain_petition_is_handled_paid_for_and_closed(api, service_db):
     timeline = api("petition").get(f"/petitions/{petition_id}/timeline").json()["timeline"]
     types = [step["type"] for step in timeline]
     in_order = ["petition.raised.v1", "petition.accepted.v1", "petition.dispatched.v1",
-                "task.opened.v1", "task.claimed.v1", "task.completed.v1",
+                "task.opened.v1", "task.claimed.v1", "task.submitted.v1", "task.completed.v1",
                 "petition.verified.v1", "petition.closed.v1"]
     assert [t for t in types if t in in_order] == in_order
     # The claim and the completion are the acknowledgement and the resolution: one line each.
@@ -104,7 +111,7 @@ def test_a_drain_petition_is_handled_paid_for_and_closed(api, service_db):
     assert dispatch["handler"]["team_id"] == "team-drain-repair"
     assert dispatch["funding"]["department_id"] == "housing"
     task = service_db("volunteer").tasks.find_one({"_id": task_id})
-    assert task["status"] == "completed" and task["hours"] == 2.5
+    assert task["status"] == "completed" and task["hours_each"] == 2.5
     settlement = service_db("funding").transactions.find_one({"_id": f"settlement:{task_id}"})
     assert sum(p["amount_fen"] for p in settlement["postings"]) == 0
     assert {p["account"]: p["amount_fen"] for p in settlement["postings"]} == {
@@ -141,6 +148,8 @@ def test_unpaid_work_is_resolved_with_no_money_moved(api):
                                  json={"volunteer_id": "g01-grid_leader"}).status_code == 200
     assert api("volunteer").post(f"/tasks/{task_id}/complete", json={
         "volunteer_id": "g01-grid_leader", "hours": 1, "cost_fen": 0}).status_code == 200
+    assert api("volunteer").post(f"/tasks/{task_id}/verify", json={
+        "verifier_id": "g01-grid_leader", "approved": True}).status_code == 200
     poll(lambda: state_of(api, petition_id) == "resolved", what="the petition to be resolved")
     assert api("funding").get("/transactions", params={"petition_id": petition_id}).json() == {
         "transactions": []}

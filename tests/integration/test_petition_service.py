@@ -68,7 +68,7 @@ class Others:
     def complete(self, petition_id, round=1):
         self.publish("task.completed.v1", petition_id, task_id=f"T-{petition_id}-{round}",
                      round=round, team_id="team-drain-repair", volunteer_id="v1", hours=1.5,
-                     cost_fen=0, funding=None)
+                     cost_fen=0, funding=None, verified_by="g01-grid_leader")
 
 
 @pytest.fixture
@@ -153,7 +153,7 @@ def test_every_state_is_reached_and_every_command_outside_its_states_answers_409
               "return": {"reason": "x" * 5, "return_reason": "wrong_area"},
               "escalate": {"reason": "x" * 5}, "follow-up": {"rating": 4},
               "merge": {"into": petitions["accepted"], "reason": "same"}}
-    urls = {"report_progress": "progress", "follow_up": "follow-up"}
+    urls = {"report_progress": "progress", "follow_up": "follow-up", "confirm_work": "confirm-work"}
     for command_name, state in itertools.product(domain.LIFECYCLE.transitions, domain.STATES):
         if state in domain.LIFECYCLE.transitions[command_name].sources:
             continue

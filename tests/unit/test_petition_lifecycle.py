@@ -61,7 +61,8 @@ def claimed(round=1, minutes=2):
 def completed(round=1, minutes=3):
     return event("task.completed.v1", {"task_id": f"T-P-1-{round}", "round": round,
                                        "team_id": "t", "volunteer_id": "v1", "hours": 2.0,
-                                       "cost_fen": 12_345, "funding": None}, minutes)
+                                       "verified_by": "g07-leader", "cost_fen": 12_345,
+                                       "funding": None}, minutes)
 
 
 def follow(petition, *events):
@@ -110,6 +111,7 @@ COMMANDS = {
     "return": partial(domain.return_to_dispatcher, "v1", "this is a main road: housing's",
                       "needs_other_department"),
     "escalate": partial(domain.escalate, "supervisor", "resident called again"),
+    "confirm_work": partial(domain.confirm_work, "resident"),
     "follow_up": partial(domain.follow_up, {"rating": 4, "comment": None, "cause": "handler",
                                             "by": "resident"}, "resident"),
     "close": partial(domain.close, "staff", None),
