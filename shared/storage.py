@@ -154,3 +154,17 @@ class AggregateCollection:
                     UNRELAYED.add(self.collection, id)
                 return saved
         raise Conflict(f"{id} kept changing under concurrent updates; try again")
+
+
+def captured(decide):
+    """``decide``, remembering in ``box["change"]`` the Change of its last call: the one
+    the store saved (each retry calls it again). Nothing is captured when the store
+    skipped it for an event already handled, so effects outside the document (a metric,
+    a counter elsewhere) happen once."""
+    box = {}
+
+    def capture(doc):
+        box["change"] = decide(doc)
+        return box["change"]
+
+    return capture, box

@@ -42,7 +42,7 @@ from shared.events import InvalidEvent, now
 from shared.http import ApiError, http, json_response, load_data, load_json
 from shared.outbox import OutboxRelay
 from shared.service import PlatformService
-from shared.storage import Storage
+from shared.storage import Storage, captured
 from shared.timers import every
 
 # A city's registry (tens of thousands of grids) is one document.
@@ -191,7 +191,7 @@ class GridService(PlatformService):
         record = self.store.latest_dispatch(event.data["petition_id"])
         if record is None or record["round"] != event.data.get("round", record["round"]):
             return  # not dispatched yet, or an earlier round: no clock of ours runs
-        decide, saved = _captured(partial(dispatcher.progress, event.type, event.time,
+        decide, saved = captured(partial(dispatcher.progress, event.type, event.time,
                                           self._policy(), self.store.calendar()))
         self.store.change_dispatch(record["_id"], decide, handled=event.key)
         on_time = (saved.get("change") and saved["change"].set.get("acknowledged_on_time"))
@@ -208,7 +208,7 @@ class GridService(PlatformService):
         policy, calendar, at = self._policy(), self.store.calendar(), now()
         correlation_id = uuid.uuid4().hex
         for record_id in self.store.clocks_due(at):
-            decide, saved = _captured(partial(dispatcher.run_clocks, at, policy, calendar,
+            decide, saved = captured(partial(dispatcher.run_clocks, at, policy, calendar,
                                               correlation_id))
             self.store.change_dispatch(record_id, decide)
             for event in saved["change"].events if saved.get("change") else []:
@@ -280,13 +280,3 @@ class GridService(PlatformService):
         return dispatcher.DispatchPolicy.from_config(self.config)
 
 
-
-def _captured(decide):
-    """``decide``, remembering the Change of its last call: the one the store saved."""
-    box = {}
-
-    def capture(doc):
-        box["change"] = decide(doc)
-        return box["change"]
-
-    return capture, box

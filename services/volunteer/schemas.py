@@ -87,6 +87,52 @@ class Verification(Strict):
     reason = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
+class Branch(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    kind = fields.String(required=True, validate=validate.OneOf(
+        ["union", "association", "school", "community", "other"]))
+
+
+class CatalogueItem(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    price_hours = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False,
+                                                                      max=24 * 365))
+    active = fields.Boolean(load_default=True)
+
+
+class Donation(Strict):
+    request_id = fields.String(required=True, validate=ID, metadata={
+        "description": "Your id for this request: sending it again posts nothing twice."})
+    from_volunteer_id = fields.String(required=True, validate=ID)
+    to_volunteer_id = fields.String(required=True, validate=ID)
+    hours = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False,
+                                                                max=24 * 365))
+    memo = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class Redemption(Strict):
+    request_id = fields.String(required=True, validate=ID)
+    volunteer_id = fields.String(required=True, validate=ID)
+    item_id = fields.String(required=True, validate=ID)
+    quantity = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=1000))
+
+
+class PointsRules(Strict):
+    per_hour = fields.Float(required=True, validate=validate.Range(min=0))
+    # Keys become Mongo field names: no dots or dollar signs.
+    by_category = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[a-z0-9_]+$")),
+                              values=fields.Float(validate=validate.Range(min=0)),
+                              load_default=dict)
+    urgent_bonus = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+
+class LedgerQuery(Strict):
+    unit = fields.String(load_default="hours", validate=validate.OneOf(("hours", "points")))
+    grid_id = fields.String(validate=ID)
+    community_id = fields.String(validate=ID)
+    since = fields.AwareDateTime(format="iso")
+
+
 class Task(Schema):
     id = fields.String(attribute="_id")
     petition_id = fields.String()

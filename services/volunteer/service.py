@@ -10,7 +10,17 @@
     GET  /tasks?team_id=&status=        a team's tasks
     GET  /tasks/<id>
     POST /tasks/<id>/claim|release|progress|complete|verify
-    ... and the morality bank under /bank (see the bank section below)
+
+The morality bank (道德银行):
+
+    PUT  /bank/branches/<id>                a savings branch (储蓄所)
+    GET  /bank/branches/<id>/statement?unit=
+    PUT  /bank/catalogue/<item>, GET /bank/catalogue    what hours can be redeemed for
+    POST /bank/donations, POST /bank/redemptions
+    GET  /bank/members/<volunteer>?unit=    balance and statement
+    GET  /bank/leaderboard?grid_id=|community_id=&unit=&since=
+    PUT  /bank/points-rules, GET /bank/points-rules
+    GET  /bank/trial-balance                every unit sums to zero
 """
 
 import uuid
@@ -18,11 +28,18 @@ from functools import partial
 
 from nameko.dependency_providers import Config
 
-from services.volunteer import domain, people
+from services.volunteer import bank, domain, people
+from services.volunteer.bank_store import HoursLedger
 from services.volunteer.schemas import (
+    Branch,
+    CatalogueItem,
     Claim,
     Completion,
+    Donation,
+    LedgerQuery,
+    PointsRules,
     Progress,
+    Redemption,
     Release,
     Report,
     Task,
@@ -35,10 +52,10 @@ from services.volunteer.store import VolunteerStore
 from shared.consumers import subscribe
 from shared.errors import Conflict, InvalidFields, NotFound
 from shared.events import now
-from shared.http import http, json_response, load_json
+from shared.http import http, json_response, load_data, load_json
 from shared.outbox import OutboxRelay
 from shared.service import PlatformService
-from shared.storage import Storage
+from shared.storage import Storage, captured
 from shared.timers import every
 
 
@@ -46,6 +63,7 @@ class VolunteerService(PlatformService):
     name = "volunteer"
 
     store = Storage(VolunteerStore)
+    ledger = Storage(HoursLedger)
     relay = OutboxRelay("tasks", "teams", "community_reports")
     config = Config()
 
@@ -111,7 +129,7 @@ class VolunteerService(PlatformService):
         team = self.store.team(self._task(task_id)["team_id"])
         policy = self._policy()
         volunteer = self.store.reserve_claim(self._volunteer(volunteer_id)["_id"],
-                                             policy.max_open_tasks)
+                                             policy.max_open_tasks, now())
         if volunteer is None:
             raise Conflict(f"{volunteer_id} already holds {policy.max_open_tasks} open tasks, "
                            "the most allowed; finish or release one first.")
@@ -153,6 +171,103 @@ class VolunteerService(PlatformService):
                 self.store.free_claim(volunteer_id)
         return json_response(Task().dump(task))
 
+    # The morality bank
+
+    @http("PUT", "/bank/branches/<branch_id>")
+    def put_branch(self, request, branch_id):
+        self.ledger.save_branch(branch_id, load_json(request, Branch()))
+        return json_response({"id": branch_id, **self.ledger.branch(branch_id)})
+
+    @http("GET", "/bank/branches/<branch_id>/statement")
+    def branch_statement(self, request, branch_id):
+        unit = load_data(LedgerQuery(only=("unit",)), request.args.to_dict())["unit"]
+        return json_response(self.ledger.branch_statement(branch_id, unit))
+
+    @http("PUT", "/bank/catalogue/<item_id>")
+    def put_item(self, request, item_id):
+        item = load_json(request, CatalogueItem())
+        self.ledger.save_item(item_id, {"name": item["name"], "active": item["active"],
+                                        "price_minutes": bank.minutes(item["price_hours"])})
+        return json_response({"id": item_id, **self.ledger.item(item_id)})
+
+    @http("GET", "/bank/catalogue")
+    def list_items(self, request):
+        return json_response({"items": self.ledger.items(active_only=True)})
+
+    @http("POST", "/bank/donations")
+    def donate(self, request):
+        body = load_json(request, Donation())
+        giver = self._volunteer(body["from_volunteer_id"])
+        receiver = self._volunteer(body["to_volunteer_id"])
+        posted = self.ledger.post_debit(
+            bank.donation_key(body["request_id"]), bank.member_account(giver["_id"]), bank.HOURS,
+            lambda balance: bank.donate(body["request_id"], giver, receiver,
+                                        bank.minutes(body["hours"]), balance, now(),
+                                        memo=body["memo"]))
+        return json_response(posted, status=201)
+
+    @http("POST", "/bank/redemptions")
+    def redeem(self, request):
+        body = load_json(request, Redemption())
+        member = self._volunteer(body["volunteer_id"])
+        item = self.ledger.item(body["item_id"])
+        if item is None:
+            raise NotFound(f"No catalogue item {body['item_id']!r}; see GET /bank/catalogue.")
+        posted = self.ledger.post_debit(
+            bank.redemption_key(body["request_id"]), bank.member_account(member["_id"]),
+            bank.HOURS, lambda balance: bank.redeem(body["request_id"], member,
+                                                    {"_id": body["item_id"], **item},
+                                                    body["quantity"], balance, now()))
+        return json_response(posted, status=201)
+
+    @http("GET", "/bank/members/<volunteer_id>")
+    def member_statement(self, request, volunteer_id):
+        unit = load_data(LedgerQuery(only=("unit",)), request.args.to_dict())["unit"]
+        account = bank.member_account(self._volunteer(volunteer_id)["_id"])
+        lines = bank.statement(self.ledger.postings(account, unit))
+        balance = self.ledger.balance(account, unit)
+        # Hours are kept in whole minutes, so they always sum exactly.
+        shown = {"balance_minutes": balance, "balance_hours": bank.hours(balance)} \
+            if unit == bank.HOURS else {"balance_points": balance}
+        return json_response({"volunteer_id": volunteer_id, "unit": unit, **shown,
+                              "lines": lines})
+
+    @http("GET", "/bank/leaderboard")
+    def leaderboard(self, request):
+        query = load_data(LedgerQuery(), request.args.to_dict())
+        return json_response({**{k: v for k, v in query.items() if k != "since"},
+                              "leaders": self.ledger.leaderboard(
+                                  query["unit"], grid_id=query.get("grid_id"),
+                                  community_id=query.get("community_id"),
+                                  since=query.get("since"))})
+
+    @http("PUT", "/bank/points-rules")
+    def put_points_rules(self, request):
+        revision = self.ledger.replace_points_rules(load_json(request, PointsRules()))
+        return json_response({"revision": revision})
+
+    @http("GET", "/bank/points-rules")
+    def get_points_rules(self, request):
+        return json_response(self.ledger.points_rules())
+
+    @http("GET", "/bank/trial-balance")
+    def trial_balance(self, request):
+        return json_response(self.ledger.trial_balance())
+
+    @subscribe("task.completed.v1")
+    def deposit_hours(self, event):
+        """Verified work deposits each claimant's hours, and points for party members."""
+        task = self.store.task(event.data["task_id"])
+        minutes, rules = bank.minutes(task["hours_each"]), self.ledger.points_rules()
+        for volunteer_id in task["claimant_ids"]:
+            member = self.store.volunteer(volunteer_id)
+            if minutes:
+                self.ledger.post_once(bank.deposit(task["_id"], member, minutes, event.time,
+                                                   event.id))
+            points = bank.award_points(task, member, minutes, rules, event.time, event.id)
+            if points:
+                self.ledger.post_once(points)
+
     # Following the grid and the petitions
 
     @subscribe("petition.dispatched.v1")
@@ -178,30 +293,50 @@ class VolunteerService(PlatformService):
         task = self.store.task(task_id)
         if task is None or task["status"] != "submitted":
             return  # nothing awaits confirmation: the grid leader verified it first
-        self.store.change_task(task_id, partial(
+        decide, saved = captured(partial(
             domain.verify, {"verifier_id": "resident", "approved": True, "reason": None},
-            event.time, event.correlationid), handled=event.key)
+            event.time, event.correlationid))
+        self.store.change_task(task_id, decide, handled=event.key)
+        self._free_claims(saved)
 
     @subscribe("petition.returned.v1")
     @subscribe("petition.reopened.v1")
     @subscribe("petition.rejected.v1")
     def cancel_tasks(self, event):
         for task_id in self.store.live_tasks_of(event.data["petition_id"]):
-            self.store.change_task(task_id, partial(
+            decide, saved = captured(partial(
                 domain.cancel, f"the petition was {event.type.split('.')[1]}", event.time,
-                event.correlationid), handled=event.key)
+                event.correlationid))
+            self.store.change_task(task_id, decide, handled=event.key)
+            self._free_claims(saved, "cancelled", event.time)
 
     @every("VOLUNTEER_SWEEP_SECONDS", 60)
     def lapse_stalled_claims(self):
-        """Release claims with no progress in time (the team leader is told), and recount
-        each volunteer's open claims: places freed by events (a cancelled task, a
-        resident's confirmation) are given back here, where a redelivery cannot count twice."""
+        """Release claims with no progress in time (the team leader is told); then recount
+        open claims, in case a crash came between a reservation and its claim."""
         at, correlation_id = now(), uuid.uuid4().hex
         for task_id in self.store.claimed_tasks():
-            self.store.change_task(task_id, partial(domain.lapse_stalled, at, correlation_id))
-        self.store.reconcile_claims()
+            decide, saved = captured(partial(domain.lapse_stalled, at, correlation_id))
+            self.store.change_task(task_id, decide)
+            self._free_claims(saved, "lapsed", at)
+        self.store.reconcile_claims(at)
 
     # Helpers
+
+    def _free_claims(self, saved, state=None, at=None):
+        """Give back the open-claim slots a saved change ended: its claimants when it
+        completed the task, else the claims it moved to ``state`` at ``at``. Nothing when
+        the store skipped the change (an event already handled)."""
+        change = saved.get("change")
+        if change is None:
+            return
+        if state is None:
+            ended = change.set.get("claimant_ids", [])
+        else:
+            ended = [c["volunteer_id"] for c in change.set.get("claims", [])
+                     if c["state"] == state and c.get("ended_at") == at.isoformat()]
+        for volunteer_id in ended:
+            self.store.free_claim(volunteer_id)
 
     def _task(self, task_id):
         task = self.store.task(task_id)

@@ -1,6 +1,8 @@
 """The volunteer service's database: volunteers, teams, tasks and reports to the community.
 (The morality bank's ledger has its own store, bank_store.py.)"""
 
+from datetime import timedelta
+
 from pymongo import ASCENDING, ReturnDocument
 
 from shared.storage import AggregateCollection, MongoStore
@@ -55,28 +57,34 @@ class VolunteerStore(MongoStore):
     def known_volunteers(self, ids):
         return {v["_id"] for v in self.db.volunteers.find({"_id": {"$in": list(ids)}}, {"_id": 1})}
 
-    def reserve_claim(self, volunteer_id, most):
+    def reserve_claim(self, volunteer_id, most, at):
         """Hold one of the volunteer's open-claim slots, atomically; None when all are taken."""
         return self.db.volunteers.find_one_and_update(
-            {"_id": volunteer_id, "open_claims": {"$lt": most}}, {"$inc": {"open_claims": 1}},
+            {"_id": volunteer_id, "open_claims": {"$lt": most}},
+            {"$inc": {"open_claims": 1}, "$set": {"reserved_at": at.isoformat()}},
             return_document=ReturnDocument.AFTER)
 
     def free_claim(self, volunteer_id):
         self.db.volunteers.update_one({"_id": volunteer_id, "open_claims": {"$gt": 0}},
                                       {"$inc": {"open_claims": -1}})
 
-    def reconcile_claims(self):
+    def reconcile_claims(self, now):
         """Recount open claims from the tasks: a crash between a reservation and its claim
-        (or its release) leaves the count off by one until this runs."""
+        (or its release) leaves the count off by one until this runs. Volunteers who
+        reserved a slot in the last minute are left alone: their claim may be in flight."""
         held = {}
         for task in self.db.tasks.find({"status": {"$in": list(LIVE)}}, {"claims": 1}):
             for claim in task["claims"]:
                 if claim["state"] == "active":
                     held[claim["volunteer_id"]] = held.get(claim["volunteer_id"], 0) + 1
-        for volunteer in self.db.volunteers.find({"open_claims": {"$gt": 0}}, {"open_claims": 1}):
-            if volunteer["open_claims"] != held.get(volunteer["_id"], 0):
-                self.db.volunteers.update_one({"_id": volunteer["_id"]}, {
-                    "$set": {"open_claims": held.get(volunteer["_id"], 0)}})
+        settled = (now - timedelta(minutes=1)).isoformat()
+        for volunteer in self.db.volunteers.find({"open_claims": {"$gt": 0}},
+                                                 {"open_claims": 1, "reserved_at": 1}):
+            if volunteer["open_claims"] != held.get(volunteer["_id"], 0) and \
+                    volunteer.get("reserved_at", "") < settled:
+                self.db.volunteers.update_one(
+                    {"_id": volunteer["_id"], "open_claims": volunteer["open_claims"]},
+                    {"$set": {"open_claims": held.get(volunteer["_id"], 0)}})
 
     # Teams
 

@@ -135,6 +135,40 @@ def test_work_is_verified_by_the_grid_leader_or_sent_back_with_a_reason(voluntee
                                                           "approved": True})
     assert verified.json()["status"] == "completed"
     assert [v["approved"] for v in verified.json()["verifications"]] == [False, True]
+    # The verified hours are deposited in the morality bank, once.
+    statement = poll(lambda: (r := api.get("/bank/members/p5").json())["balance_minutes"] and r,
+                     what="the deposit")
+    assert statement["balance_hours"] == 2.0 and len(statement["lines"]) == 1
+    assert all(total == 0 for total in api.get("/bank/trial-balance").json().values())
+
+
+def test_party_members_earn_points_and_hours_can_be_given_and_spent_but_never_overdrawn(
+        volunteers, broker):
+    api = volunteers()
+    task_id = dispatch(broker, "P-points")
+    task_of(api, task_id)
+    claim(api, task_id, "p2")  # a party member
+    api.post(f"/tasks/{task_id}/complete", json={"volunteer_id": "p2", "hours": 3, "cost_fen": 0})
+    api.post(f"/tasks/{task_id}/verify", json={"verifier_id": "g01-leader", "approved": True})
+    points = poll(lambda: api.get("/bank/members/p2", params={"unit": "points"}).json()
+                  ["balance_points"], what="the points")
+    assert points == 30  # 10 a hour by default
+    gift = {"request_id": "gift-1", "from_volunteer_id": "p2", "to_volunteer_id": "p8",
+            "hours": 1.5, "memo": "for the night patrol"}
+    assert api.post("/bank/donations", json=gift).status_code == 201
+    assert api.post("/bank/donations", json=gift).status_code == 409  # never twice
+    too_much = api.post("/bank/donations", json={**gift, "request_id": "gift-2", "hours": 2})
+    assert too_much.status_code == 409 and "hours in the bank" in too_much.json()["error"]["message"]
+    assert api.put("/bank/catalogue/haircut", json={"name": "A haircut at the community centre",
+                                                    "price_hours": 0.5}).status_code == 200
+    spent = api.post("/bank/redemptions", json={"request_id": "r-1", "volunteer_id": "p8",
+                                                "item_id": "haircut", "quantity": 2})
+    assert spent.status_code == 201
+    assert api.get("/bank/members/p8").json()["balance_hours"] == 0.5
+    assert api.get("/bank/members/p2").json()["balance_hours"] == 1.5
+    leaders = api.get("/bank/leaderboard", params={"community_id": "c-hexi"}).json()["leaders"]
+    assert leaders[0]["volunteer_id"] == "p2"
+    assert all(total == 0 for total in api.get("/bank/trial-balance").json().values())
 
 
 def test_the_residents_confirmation_through_the_petition_verifies_the_work(volunteers, broker):
