@@ -221,6 +221,13 @@ BRANCHES = {  # the morality bank's savings branches (储蓄所)
     "branch-school": ("Xiaojianghu school branch", "school"),
 }
 
+CATALOGUE = {  # what banked hours can be exchanged for: item id: (name, price in hours)
+    "haircut": ("A haircut at the community service centre", 1),
+    "home-repair": ("An hour of small home repairs", 1),
+    "rice-5kg": ("A 5 kg bag of rice", 3),
+    "elderly-visit": ("A home visit for an elderly relative", 2),
+}
+
 
 def volunteers():
     """The members of the five volunteer teams: they serve the whole county, a third are
@@ -276,6 +283,11 @@ def seed(urls, timeout=60):
     team_list = list(teams())
     for team_id, team in team_list:
         put(f"{urls['volunteer']}/teams/{team_id}", team)
+    for branch_id, (name, kind) in BRANCHES.items():
+        put(f"{urls['volunteer']}/bank/branches/{branch_id}", {"name": name, "kind": kind})
+    for item_id, (name, price_hours) in CATALOGUE.items():
+        put(f"{urls['volunteer']}/bank/catalogue/{item_id}",
+            {"name": name, "price_hours": price_hours})
     for allocation in allocations(date.today().year):
         put(f"{urls['funding']}/allocations", allocation, method="POST")
     deadline = time.monotonic() + timeout

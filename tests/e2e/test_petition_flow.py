@@ -77,7 +77,9 @@ def test_a_drain_petition_is_handled_paid_for_and_closed(api, service_db):
         "verifier_id": "g01-grid_leader", "approved": True})
     assert verified.status_code == 200, verified.text
 
-    # The work is resolved and funds follow the task (费随事转).
+    # The hours go into the morality bank; the work is resolved and funds follow the task (费随事转).
+    poll(lambda: api("volunteer").get("/bank/members/team-drain-repair-2").json()
+         ["balance_minutes"] >= 150, what="the hours deposited")
     poll(lambda: state_of(api, petition_id) == "resolved", what="the petition to be resolved")
     poll(lambda: api("funding").get("/transactions", params={"petition_id": petition_id})
          .json()["transactions"], what="the settlement")
