@@ -1,20 +1,8 @@
 """The morality bank's database: the ledger, the savings branches, the catalogue and the
 points rules.
 
-Overdraft protection without transactions. FerretDB has no multi-document
-transactions, and a balance is a sum over many documents, so "read the
-balance, then insert the debit" alone would let two concurrent debits both
-spend the same hours. Instead the debits of one member account are numbered:
-each debit carries ``guard: {account, seq}`` under a unique index, and is built
-from the balance read *after* the highest ``seq`` so far. Two debits built on
-the same state both claim the next ``seq``; the database lets only one in, and
-the other re-reads and rebuilds (``post_debit``). Credits are not numbered
-(each guards itself with its own id): a credit landing meanwhile only raises
-the balance, so a debit built without it is still covered.
-
-Why the order of the reads matters: every debit with a ``seq`` up to the highest
-one read was inserted before that read (a later one would have collided with
-it), so the balance read next includes them all.
+Overdraft protection without transactions: a member account's debits are
+numbered (``shared/ledger.py`` says how and why).
 
 Each transaction's ``_id`` is its idempotency key. ``post`` and ``post_debit``
 refuse a key already posted (a request sent twice is a mistake worth telling);
@@ -33,19 +21,17 @@ from pymongo.errors import DuplicateKeyError
 
 from services.volunteer import bank
 from shared.errors import Conflict
+from shared.ledger import GUARD_INDEX, post_numbered
 from shared.storage import MongoStore
 
 
 class HoursLedger(MongoStore):
-    MAX_ATTEMPTS = 50
-
     def __init__(self, db):
         super().__init__(db)
         self.ledger = db.ledger
 
     def ensure_indexes(self):
-        self.ledger.create_index([("guard.account", ASCENDING), ("guard.seq", ASCENDING)],
-                                 unique=True)
+        self.ledger.create_index(GUARD_INDEX, unique=True)
         for field in ("postings.account", "postings.branch", "postings.grid_id",
                       "postings.community_id", "at"):
             self.ledger.create_index([(field, ASCENDING)])
@@ -66,9 +52,8 @@ class HoursLedger(MongoStore):
                               bank.HOURS, lambda balance: bank.donate(request_id, giver,
                                                                       receiver, 60, balance, now))
         """
-        for _ in range(self.MAX_ATTEMPTS):
+        def checked():
             self._refuse_posted(key)
-            seq = self._last_seq(account) + 1  # first: see the module docstring
             balance = self.balance(account, unit)
             transaction = build(balance)
             if transaction["_id"] != key or transaction["unit"] != unit \
@@ -76,11 +61,9 @@ class HoursLedger(MongoStore):
                 raise ValueError(f"built {transaction['_id']} does not take {unit} "
                                  f"from {account} under key {key}")
             self._refuse_overdraft(transaction, account, balance)
-            transaction = dict(transaction, guard={"account": account, "seq": seq})
-            if self._insert(transaction):
-                return transaction
-        raise Conflict(f"{account} is busy with other withdrawals at this moment; "
-                       "try again in a little while.")
+            return transaction
+
+        return post_numbered(self.ledger, account, checked, self._insert)
 
     def post(self, transaction):
         """Post a built transaction (a deposit, points, a reversal ...); returns it as posted.
@@ -137,11 +120,6 @@ class HoursLedger(MongoStore):
             raise Conflict(f"This was already posted as {key} at {existing['at']}; nothing was "
                            "moved twice. Use a new request id for a new transaction.",
                            details={"transaction_id": key})
-
-    def _last_seq(self, account):
-        last = self.ledger.find_one({"guard.account": account}, {"guard": 1},
-                                    sort=[("guard.seq", DESCENDING)])
-        return last["guard"]["seq"] if last else 0
 
     # Reading
 
