@@ -280,6 +280,24 @@ class ArbitrationRequested(DispatchStep):
     excluded = fields.List(fields.String(), required=True)
 
 
+class FundsStep(Schema):
+    """A step of the money for one order (a petition's dispatch round)."""
+
+    petition_id = fields.String(required=True)
+    round = fields.Integer(required=True)
+    department_id = fields.String(required=True)
+    budget_line = fields.String(required=True)
+    fiscal_year = fields.Integer(required=True)
+    amount_fen = fields.Integer(required=True)
+    currency = fields.String(required=True)
+    reason = fields.String(load_default=None, allow_none=True)
+
+
+class FundsBlocked(FundsStep):
+    stage = fields.String(required=True)  # hold or capture
+    available_fen = fields.Integer(required=True)
+
+
 @dataclass(frozen=True)
 class EventType:
     type: str
@@ -321,13 +339,13 @@ CATALOGUE = Catalogue(
               "The petition was accepted for handling (受理) and awaits dispatch."),
     EventType("petition.rejected.v1", "petition", PetitionStep,
               (("petition", "close_merged"), ("grid", "track_progress"),
-               ("volunteer", "cancel_tasks")),
+               ("volunteer", "cancel_tasks"), ("funding", "release")),
               "The petition was rejected, with the reason; petitions merged into it close too."),
     EventType("petition.merged.v1", "petition", PetitionMerged,
               (("petition", "absorb_duplicate"),),
               "The petition was merged as a duplicate into another; its reporter shares that outcome."),
     EventType("petition.dispatched.v1", "grid", PetitionDispatched,
-              FOLLOW + (("volunteer", "open_task"),),
+              FOLLOW + (("volunteer", "open_task"), ("funding", "hold")),
               "The dispatcher chose who handles the petition, who pays and by when (派单)."),
     EventType("petition.acknowledged.v1", "petition", PetitionRoundStep, (("grid", "track_progress"),),
               "The handler signed for the petition (签收)."),
@@ -336,10 +354,10 @@ CATALOGUE = Catalogue(
     EventType("petition.resolved.v1", "petition", PetitionRoundStep, (("grid", "track_progress"),),
               "The handler finished the work; the resident is asked to rate it."),
     EventType("petition.returned.v1", "petition", PetitionSentBack,
-              (("grid", "redispatch"), ("volunteer", "cancel_tasks")),
+              (("grid", "redispatch"), ("volunteer", "cancel_tasks"), ("funding", "release")),
               "The handler returned the petition as not theirs (退单); it is dispatched again."),
     EventType("petition.reopened.v1", "petition", PetitionSentBack,
-              (("grid", "redispatch"), ("volunteer", "cancel_tasks")),
+              (("grid", "redispatch"), ("volunteer", "cancel_tasks"), ("funding", "release")),
               "The resident was not satisfied for a cause the handler owns; it is handled again."),
     EventType("petition.escalated.v1", "petition", PetitionEscalated, (),
               "The petition is under supervision (督办): overdue, or escalated by staff."),
@@ -383,6 +401,17 @@ CATALOGUE = Catalogue(
               "The resident confirmed the work was done: it counts as verified."),
     EventType("volunteer.reported.v1", "volunteer", VolunteerReported, (),
               "An in-service party member reported to the community (报到)."),
+    EventType("funds.held.v1", "funding", FundsStep, FOLLOW + (("volunteer", "track_funding"),),
+              "The estimate was held on the department's budget line (committed)."),
+    EventType("funds.released.v1", "funding", FundsStep, FOLLOW,
+              "A hold was released back to the budget line: the order was returned, reopened "
+              "or rejected."),
+    EventType("funds.blocked.v1", "funding", FundsBlocked,
+              FOLLOW + (("volunteer", "track_funding"),),
+              "The budget line cannot cover the order: funding is blocked, the department is "
+              "told and the petition escalated."),
+    EventType("funds.approval_requested.v1", "funding", FundsStep, FOLLOW,
+              "The actual cost is above the hold: capturing it needs a recorded approval."),
     EventType("funds.settled.v1", "funding", FundsSettled, FOLLOW,
               "The cost moved from the department's budget line to the community service centre."),
     EventType("proposal.submitted.v1", "petition", ProposalSubmitted, (),

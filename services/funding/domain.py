@@ -1,51 +1,93 @@
-"""Funds follow the task (费随事转): a double-entry ledger in integer fen.
+"""Funds follow the task (费随事转): holds, captures and releases on a double-entry ledger.
 
-Every transaction is a list of postings that sum to zero; an account's
-balance is the sum of its postings and is never stored or edited. Accounts:
+Money is in integer fen (分). Every transaction is a list of postings that sum to
+zero; an account's balance is the sum of its postings, never stored or edited; a
+correction is a reversing transaction. Accounts:
 
 - ``treasury``: where allocations come from (the county's finance bureau);
-- ``dept:<department>:<budget line>:<fiscal year>``: a department's budget line;
+- ``dept:<department>:<line>:<year>``: what a budget line has available; never
+  below zero (its debits are numbered, see ``shared/ledger.py``);
+- ``held:<department>:<line>:<year>``: what the line has committed to open orders;
 - ``centre-<community>``: a community service centre.
 
-Each transaction's id is its idempotency key (``allocation:<id>``,
-``settlement:<task id>``), so a replayed request or event never moves money twice.
+The money of one *order* (a petition's dispatch round, ``<petition>/<round>``):
+
+1. dispatch with a funding department and an estimate: **hold** the estimate
+   (line -> held; phase "committed");
+2. verified completion: **capture** the actual cost in one transfer (held -> the
+   centre, the rest of the hold back to the line; a cost above the hold takes the
+   difference from the line, and only with a recorded approval; phase "executed");
+3. the order returned, reopened or rejected before completion: **release** the hold.
+
+A line that cannot cover a hold or a capture is never overdrawn: the order is
+**blocked**, the department is told and the petition escalated; a top-up of the
+line retries it. Each transaction's id is its idempotency key (``hold:<order>``,
+``capture:<order>``, ...), and events carry the source event, so a replayed or
+duplicated event never moves money twice.
 """
 
 from shared.catalogue import CATALOGUE
 from shared.errors import Conflict, InvalidFields
 from shared.events import new_event
+from shared.ledger import self_guarded
 
 CURRENCY = "CNY"
 TREASURY = "treasury"
+BUDGET_LINES = ("service_centre_operations", "purchased_assistant_services",
+                "public_infrastructure", "sanitation", "training", "sports_and_culture",
+                "comprehensive_governance")
 
 
-def budget_line_account(department_id, budget_line, fiscal_year):
+class InsufficientFunds(Conflict):
+    code = "insufficient_funds"
+
+    def __init__(self, line, available, needed):
+        super().__init__(f"Budget line {line} has ¥{yuan(available)} available, less than the "
+                         f"¥{yuan(needed)} needed; top the line up, or approve a smaller amount.",
+                         details={"available_fen": available, "needed_fen": needed})
+        self.available = available
+
+
+def yuan(fen):
+    return f"{fen // 100:,}.{fen % 100:02d}"
+
+
+def line_account(department_id, budget_line, fiscal_year):
     return f"dept:{department_id}:{budget_line}:{fiscal_year}"
 
 
-def transfer(debit, credit, amount_fen):
-    """Two postings of opposite sign: money leaves ``debit`` and reaches ``credit``."""
-    if not isinstance(amount_fen, int) or amount_fen <= 0:
-        raise InvalidFields("Money moves in whole, positive fen.",
-                            fields={"amount_fen": ["Give a positive whole number of fen."]})
-    return [{"account": debit, "amount_fen": -amount_fen},
-            {"account": credit, "amount_fen": amount_fen}]
+def held_account(department_id, budget_line, fiscal_year):
+    return f"held:{department_id}:{budget_line}:{fiscal_year}"
+
+
+def order_id(petition_id, round):
+    return f"{petition_id}/{round}"
+
+
+def _posting(account, amount, funding, phase, **where):
+    return {"account": account, "amount_fen": amount, "currency": CURRENCY,
+            "department_id": funding["department_id"], "budget_line": funding["budget_line"],
+            "fiscal_year": funding["fiscal_year"], "phase": phase, **where}
+
+
+def _transaction(key, kind, postings, funding, now, **fields):
+    if sum(p["amount_fen"] for p in postings) != 0:
+        raise ValueError(f"{key} does not balance")
+    return {"_id": key, "kind": kind, "postings": postings, "currency": CURRENCY,
+            "department_id": funding["department_id"], "budget_line": funding["budget_line"],
+            "fiscal_year": funding["fiscal_year"], "recorded_at": now.isoformat(), **fields}
 
 
 def allocate(allocation, now):
-    """Money from the treasury to a department's budget line for a fiscal year."""
-    account = budget_line_account(allocation["department_id"], allocation["budget_line"],
-                                  allocation["fiscal_year"])
-    return {
-        "_id": f"allocation:{allocation['allocation_id']}",
-        "kind": "allocation",
-        "postings": transfer(TREASURY, account, allocation["amount_fen"]),
-        "currency": CURRENCY,
-        "fiscal_year": allocation["fiscal_year"],
-        "budget_line": allocation["budget_line"],
-        "approved_by": allocation["approved_by"],
-        "recorded_at": now.isoformat(),
-    }
+    """Money from the treasury to a department's budget line, as approved."""
+    funding = {k: allocation[k] for k in ("department_id", "budget_line", "fiscal_year")}
+    amount = allocation["amount_fen"]
+    line = line_account(**funding)
+    return self_guarded(_transaction(
+        f"allocation:{allocation['allocation_id']}", "allocation",
+        [_posting(TREASURY, -amount, funding, "approved"),
+         _posting(line, amount, funding, "approved")], funding, now,
+        approved_by=allocation["approved_by"], approval=allocation.get("approval")))
 
 
 def same_allocation(recorded, requested):
@@ -56,38 +98,223 @@ def same_allocation(recorded, requested):
                        "with different details; use a new allocation id for a new allocation.")
 
 
-def settle(completion, cause):
-    """The actual cost of completed work moves from the department to the service centre.
+def hold(order, available, now, cause):
+    """Commit the estimate of a dispatched order; InsufficientFunds if the line cannot."""
+    funding, amount = order["funding"], order["funding"]["estimate_fen"]
+    if amount > available:
+        raise InsufficientFunds(line_account(**_line(funding)), available, amount)
+    where = _where(order)
+    transaction = _transaction(
+        f"hold:{order['order_id']}", "hold",
+        [_posting(line_account(**_line(funding)), -amount, funding, "committed", **where),
+         _posting(held_account(**_line(funding)), amount, funding, "committed", **where)],
+        funding, now, **where)
+    return transaction, [_funds_event("funds.held.v1", order, amount, cause)]
 
-    Returns None when nobody pays for the work.
-    """
-    funding = completion["funding"]
-    if funding is None or completion["cost_fen"] == 0:
+
+def capture(order, cost, held, available, approval, now, cause):
+    """The one transfer of a completed order: the actual cost to the centre, the rest of
+    the hold back to the line. A cost above the hold takes the difference from the line,
+    only with a recorded approval; returns None (with an approval request) without one."""
+    funding = order["funding"]
+    excess = cost - held
+    if excess > 0 and approval is None:
+        return None, [_funds_event("funds.approval_requested.v1", order, cost, cause,
+                                   reason=f"the cost is ¥{yuan(excess)} above the hold")]
+    if excess > available:
+        raise InsufficientFunds(line_account(**_line(funding)), available, excess)
+    where = _where(order)
+    postings = [_posting(funding["centre_id"], cost, funding, "executed", **where)]
+    if held:
+        postings.append(_posting(held_account(**_line(funding)), -held, funding, "executed",
+                                 **where))
+    if cost != held:
+        postings.append(_posting(line_account(**_line(funding)), held - cost, funding,
+                                 "executed", **where))
+    transaction = _transaction(f"capture:{order['order_id']}", "capture", postings, funding,
+                               now, cost_fen=cost, held_fen=held, approval=approval, **where)
+    settled = new_event(CATALOGUE, "funds.settled.v1", "funding", order["petition_id"], {
+        "settlement_id": transaction["_id"], "petition_id": order["petition_id"],
+        "task_id": order["task_id"], **_line(funding), "centre_id": funding["centre_id"],
+        "amount_fen": cost, "currency": CURRENCY}, cause.correlationid if cause else
+        order["correlation_id"], cause)
+    return transaction, [settled]
+
+
+def release(order, held, now, cause, reason):
+    """Give an unspent hold back to the line."""
+    funding, where = order["funding"], _where(order)
+    transaction = self_guarded(_transaction(
+        f"release:{order['order_id']}", "release",
+        [_posting(held_account(**_line(funding)), -held, funding, "committed", **where),
+         _posting(line_account(**_line(funding)), held, funding, "committed", **where)],
+        funding, now, reason=reason, **where))
+    return transaction, [_funds_event("funds.released.v1", order, held, cause, reason=reason)]
+
+
+def blocked(order, stage, error, now, cause):
+    """An order the line cannot pay for: kept until a top-up, and announced."""
+    amount = error.details["needed_fen"]
+    record = {"_id": f"blocked:{stage}:{order['order_id']}", "order": order, "stage": stage,
+              "needed_fen": amount, "available_fen": error.available, "state": "blocked",
+              "blocked_at": now.isoformat(), **_line(order["funding"])}
+    event = new_event(CATALOGUE, "funds.blocked.v1", "funding", order["petition_id"], {
+        **_step(order, amount), "stage": stage, "available_fen": error.available,
+        "reason": error.message}, cause.correlationid if cause else order["correlation_id"], cause)
+    return record, [event]
+
+
+def reversal(original, reason, approved_by, now):
+    """A correction: the original's postings with their signs turned."""
+    if original["kind"] == "reversal":
+        raise Conflict("A reversal is not reversed; record a new transaction instead.")
+    postings = [{**p, "amount_fen": -p["amount_fen"]} for p in original["postings"]]
+    funding = {k: original[k] for k in ("department_id", "budget_line", "fiscal_year")}
+    return _transaction(f"reversal:{original['_id']}", "reversal", postings, funding, now,
+                        reverses=original["_id"], reason=reason, approved_by=approved_by,
+                        petition_id=original.get("petition_id"))
+
+
+def order_from_dispatch(data, correlation_id):
+    return {"order_id": order_id(data["petition_id"], data["round"]),
+            "petition_id": data["petition_id"], "round": data["round"],
+            "task_id": f"T-{data['petition_id']}-{data['round']}",
+            "grid_id": data["grid_id"], "community_id": data["community_id"],
+            "funding": data["funding"], "correlation_id": correlation_id}
+
+
+def order_from_hold(hold, correlation_id):
+    """The order a hold was made for, as far as releasing it needs."""
+    round = int(hold["order_id"].split("/")[1])
+    return {"order_id": hold["order_id"], "petition_id": hold["petition_id"], "round": round,
+            "task_id": hold["task_id"], "grid_id": hold["grid_id"],
+            "community_id": hold["community_id"], "correlation_id": correlation_id,
+            "funding": {**_line(hold), "centre_id": None, "estimate_fen": held_amount(hold)}}
+
+
+def held_amount(hold):
+    return sum(p["amount_fen"] for p in hold["postings"] if p["account"].startswith("held:"))
+
+
+def order_from_completion(data, correlation_id):
+    """A completion carries everything the order needs but its place."""
+    return {"order_id": order_id(data["petition_id"], data["round"]),
+            "petition_id": data["petition_id"], "round": data["round"],
+            "task_id": data["task_id"], "grid_id": None, "community_id": None,
+            "funding": data["funding"], "correlation_id": correlation_id}
+
+
+def check_amount(amount):
+    if not isinstance(amount, int) or amount <= 0:
+        raise InvalidFields("Money moves in whole, positive fen.",
+                            fields={"amount_fen": ["Give a positive whole number of fen."]})
+
+
+def _line(funding):
+    return {k: funding[k] for k in ("department_id", "budget_line", "fiscal_year")}
+
+
+def _where(order):
+    return {"petition_id": order["petition_id"], "order_id": order["order_id"],
+            "task_id": order["task_id"], "grid_id": order["grid_id"],
+            "community_id": order["community_id"]}
+
+
+def _step(order, amount):
+    return {"petition_id": order["petition_id"], "round": order["round"], **_line(order["funding"]),
+            "amount_fen": amount, "currency": CURRENCY}
+
+
+def _funds_event(type, order, amount, cause, reason=None):
+    return new_event(CATALOGUE, type, "funding", order["petition_id"],
+                     {**_step(order, amount), "reason": reason},
+                     cause.correlationid if cause else order["correlation_id"], cause)
+
+
+# Reports
+
+PHASE = {"allocation": "approved", "hold": "committed", "release": "committed",
+         "capture": "executed"}
+
+
+def flow(transaction):
+    """The amount a transaction adds to its phase: what an allocation approves, a hold
+    commits (a release uncommits), a capture executes; a reversal undoes its original's."""
+    kind = transaction["kind"]
+    if kind == "reversal":
         return None
-    settlement_id = f"settlement:{completion['task_id']}"
-    source = budget_line_account(funding["department_id"], funding["budget_line"],
-                                 funding["fiscal_year"])
-    event = new_event(CATALOGUE, "funds.settled.v1", "funding", completion["petition_id"], {
-        "settlement_id": settlement_id,
-        "petition_id": completion["petition_id"],
-        "task_id": completion["task_id"],
-        "department_id": funding["department_id"],
-        "budget_line": funding["budget_line"],
-        "fiscal_year": funding["fiscal_year"],
-        "centre_id": funding["centre_id"],
-        "amount_fen": completion["cost_fen"],
-        "currency": CURRENCY,
-    }, cause.correlationid, cause)
-    transaction = {
-        "_id": settlement_id,
-        "kind": "settlement",
-        "postings": transfer(source, funding["centre_id"], completion["cost_fen"]),
-        "currency": CURRENCY,
-        "fiscal_year": funding["fiscal_year"],
-        "budget_line": funding["budget_line"],
-        "petition_id": completion["petition_id"],
-        "task_id": completion["task_id"],
-        "source_event": cause.key,
-        "recorded_at": event["time"],
+    if kind == "capture":
+        return "executed", transaction["cost_fen"]
+    sign = -1 if kind == "release" else 1
+    credited = max(p["amount_fen"] for p in transaction["postings"])
+    return PHASE[kind], sign * credited
+
+
+def statement(transactions, where, start=None, end=None):
+    """The postings that match ``where`` (department, budget line, year, community, grid)
+    in a period, and their totals by phase."""
+    lines, totals = [], {}
+    for transaction in transactions:
+        at = transaction["recorded_at"]
+        if (start and at < start) or (end and at >= end):
+            continue
+        for posting in transaction["postings"]:
+            if all(posting.get(key) == value for key, value in where.items()):
+                lines.append({"transaction_id": transaction["_id"], "kind": transaction["kind"],
+                              "recorded_at": at, **posting})
+                totals[posting["phase"]] = totals.get(posting["phase"], 0) + posting["amount_fen"]
+    return {"where": where, "from": start, "to": end, "lines": lines, "totals_fen": totals}
+
+
+def reconcile(transactions):
+    """Proof that the ledger holds together: every transaction balances, all postings sum
+    to zero, every settled order has exactly one transfer, and what reached the centres
+    equals the cost of the settled orders."""
+    unbalanced = [t["_id"] for t in transactions
+                  if sum(p["amount_fen"] for p in t["postings"]) != 0]
+    reversed_ids = {t["reverses"] for t in transactions if t["kind"] == "reversal"}
+    captures = {}
+    for t in transactions:
+        if t["kind"] == "capture" and t["_id"] not in reversed_ids:
+            captures.setdefault(t["order_id"], []).append(t)
+    to_centres = sum(p["amount_fen"] for t in transactions for p in t["postings"]
+                     if p["account"].startswith("centre-"))
+    settled = sum(t["cost_fen"] for ts in captures.values() for t in ts)
+    twice = sorted(order for order, ts in captures.items() if len(ts) != 1)
+    report = {
+        "transactions": len(transactions),
+        "unbalanced": unbalanced,
+        "trial_balance_fen": sum(p["amount_fen"] for t in transactions for p in t["postings"]),
+        "settled_orders": len(captures),
+        "settled_cost_fen": settled,
+        "paid_to_centres_fen": to_centres,
+        "orders_not_settled_exactly_once": twice,
     }
-    return transaction, event
+    report["reconciled"] = (not unbalanced and report["trial_balance_fen"] == 0
+                            and settled == to_centres and not twice)
+    return report
+
+
+FDP_COLUMNS = ("date", "fiscal_year", "admin_classification", "functional_classification",
+               "phase", "amount", "currency", "community", "grid", "petition", "transaction")
+
+
+def fdp_rows(transactions):
+    """Rows in the Fiscal Data Package shape: each transaction's flow, classified by
+    department (administrative) and budget line (functional), amounts in yuan."""
+    by_id = {t["_id"]: t for t in transactions}
+    for transaction in transactions:
+        original = by_id.get(transaction.get("reverses")) if transaction["kind"] == "reversal" \
+            else transaction
+        if original is None or flow(original) is None:
+            continue
+        phase, amount = flow(original)
+        if transaction is not original:
+            amount = -amount
+        yield {"date": transaction["recorded_at"][:10], "fiscal_year": transaction["fiscal_year"],
+               "admin_classification": transaction["department_id"],
+               "functional_classification": transaction["budget_line"], "phase": phase,
+               "amount": f"{'-' if amount < 0 else ''}{abs(amount) // 100}.{abs(amount) % 100:02d}",
+               "currency": CURRENCY, "community": original.get("community_id") or "",
+               "grid": original.get("grid_id") or "", "petition": original.get("petition_id") or "",
+               "transaction": transaction["_id"]}

@@ -1,20 +1,55 @@
 from marshmallow import Schema, fields, validate
 
+from services.funding.domain import BUDGET_LINES
 from shared.schemas import Strict
+
+SLUG = validate.Regexp(r"^[a-z0-9_-]{1,40}$", error="Use lower-case letters, digits, - and _.")
 
 
 class Allocation(Strict):
+    """An allocation or a top-up of a budget line, with who approved it."""
+
     allocation_id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$"))
-    department_id = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9_-]{1,40}$"))
-    budget_line = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9_-]{1,40}$"))
+    department_id = fields.String(required=True, validate=SLUG)
+    budget_line = fields.String(required=True, validate=validate.OneOf(BUDGET_LINES))
     fiscal_year = fields.Integer(required=True, validate=validate.Range(2000, 2100))
     amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     approved_by = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    approval = fields.String(load_default=None, validate=validate.Length(max=100), metadata={
+        "description": "The approval document's reference, e.g. a finance bureau notice."})
+
+
+class Approval(Strict):
+    """Approval of a cost above the hold, so it can be captured."""
+
+    petition_id = fields.String(required=True)
+    round = fields.Integer(required=True, validate=validate.Range(min=1))
+    amount_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    approved_by = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    note = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class Reversal(Strict):
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
+    approved_by = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+class StatementQuery(Strict):
+    department_id = fields.String(validate=SLUG)
+    budget_line = fields.String(validate=validate.OneOf(BUDGET_LINES))
+    fiscal_year = fields.Integer(validate=validate.Range(2000, 2100))
+    community_id = fields.String()
+    grid_id = fields.String()
+    account = fields.String()
+    phase = fields.String(validate=validate.OneOf(("approved", "committed", "executed")))
+    from_ = fields.AwareDateTime(data_key="from", attribute="from", format="iso")
+    to = fields.AwareDateTime(format="iso")
 
 
 class Posting(Schema):
     account = fields.String()
     amount_fen = fields.Integer()
+    phase = fields.String()
 
 
 class Transaction(Schema):
@@ -22,8 +57,13 @@ class Transaction(Schema):
     kind = fields.String()
     postings = fields.List(fields.Nested(Posting))
     currency = fields.String()
+    department_id = fields.String()
     fiscal_year = fields.Integer()
     budget_line = fields.String()
     petition_id = fields.String()
-    task_id = fields.String()
+    order_id = fields.String()
+    cost_fen = fields.Integer()
+    approval = fields.Raw()
+    approved_by = fields.String()
+    reverses = fields.String()
     recorded_at = fields.String()

@@ -1,17 +1,29 @@
-"""Funding service: budget allocations, and settlement when work is done (费随事转).
+"""Funding service: funds follow the task (费随事转), on a ledger an auditor can trust.
 
-    POST /allocations                 treasury -> a department's budget line (idempotent)
-    GET  /accounts/<account>          an account's balance, derived from its postings
-    GET  /transactions?petition_id=   the money a petition moved
+    POST /allocations                       treasury -> a budget line, approved (idempotent)
+    GET  /accounts/<account>                an account's balance, from its postings
+    GET  /transactions?petition_id=         the money a petition moved
+    POST /transactions/<id>/reversal        a correction, by a reversing transaction
+    POST /approvals                         approve a cost above the hold, and capture it
+    GET  /departments/<id>/notices          orders blocked for want of money
+    GET  /statements?department_id=&budget_line=&fiscal_year=&community_id=&grid_id=&from=&to=
+    GET  /reconciliation                    the ledger's invariants, proved
+    GET  /export/budget.csv                 the ledger in the Fiscal Data Package shape
 """
 
+import csv
+import io
+
+from werkzeug.wrappers import Response
+
 from services.funding import domain
-from services.funding.schemas import Allocation, Transaction
+from services.funding.schemas import Allocation, Approval, Reversal, StatementQuery, Transaction
 from services.funding.store import FundingStore
 from shared.consumers import subscribe
-from shared.errors import InvalidFields
+from shared.errors import Conflict, InvalidFields, NotFound
 from shared.events import now
-from shared.http import http, json_response, load_json
+from shared.http import http, json_response, load_data, load_json
+from shared.ledger import self_guarded
 from shared.outbox import OutboxRelay
 from shared.service import PlatformService
 from shared.storage import Storage
@@ -21,22 +33,25 @@ class FundingService(PlatformService):
     name = "funding"
 
     store = Storage(FundingStore)
-    relay = OutboxRelay("transactions")
+    relay = OutboxRelay("transactions", "waiting_orders")
 
     @http("POST", "/allocations")
     def allocate(self, request):
-        transaction = domain.allocate(load_json(request, Allocation()), now())
-        if self.store.record(transaction):
-            return json_response(Transaction().dump(transaction), status=201)
-        recorded = self.store.transaction(transaction["_id"])
-        domain.same_allocation(recorded, transaction)
-        return json_response(Transaction().dump(recorded))
+        allocation = load_json(request, Allocation())
+        transaction = domain.allocate(allocation, now())
+        if not self.store.post(transaction):
+            recorded = self.store.transaction(transaction["_id"])
+            domain.same_allocation(recorded, transaction)
+            return json_response(Transaction().dump(recorded))
+        retried = self._retry_waiting(allocation)
+        return json_response({**Transaction().dump(transaction), "unblocked": retried},
+                             status=201)
 
     @http("GET", "/accounts/<account>")
     def get_account(self, request, account):
-        balance = self.store.balance(account)
         return json_response({"account": account, "currency": domain.CURRENCY,
-                              "balance_fen": balance["balance"], "postings": balance["postings"]})
+                              "balance_fen": self.store.balance(account),
+                              "postings": self.store.postings_of(account)})
 
     @http("GET", "/transactions")
     def list_transactions(self, request):
@@ -45,11 +60,195 @@ class FundingService(PlatformService):
             raise InvalidFields("Say whose transactions to list.",
                                 fields={"petition_id": ["Give ?petition_id=<petition id>."]})
         return json_response({"transactions": Transaction(many=True).dump(
-            self.store.for_petition(petition_id))})
+            self.store.of_petition(petition_id))})
+
+    @http("POST", "/transactions/<path:transaction_id>/reversal")
+    def reverse(self, request, transaction_id):
+        body = load_json(request, Reversal())
+        original = self.store.transaction(transaction_id)
+        if original is None:
+            raise NotFound(f"No transaction {transaction_id!r}; list them with GET /transactions.")
+        correction = domain.reversal(original, body["reason"], body["approved_by"], now())
+        debited = [p["account"] for p in correction["postings"]
+                   if p["amount_fen"] < 0 and p["account"].startswith("dept:")]
+        if debited:
+            posted = self.store.post_debit(correction["_id"], debited[0], lambda available: (
+                _covered(correction, debited[0], available), []))
+        else:
+            posted = correction if self.store.post(self_guarded(correction)) else None
+        if posted is None:
+            raise Conflict(f"{transaction_id} was already reversed; see the transaction "
+                           f"reversal:{transaction_id}.")
+        return json_response(Transaction().dump(posted), status=201)
+
+    @http("POST", "/approvals")
+    def approve(self, request):
+        body = load_json(request, Approval())
+        waiting = self.store.waiting_for(f"approval:{domain.order_id(body['petition_id'], body['round'])}")
+        if waiting is None or waiting["state"] != "blocked":
+            raise NotFound("No capture awaits approval for that petition and round.")
+        if body["amount_fen"] != waiting["cost_fen"]:
+            raise InvalidFields("Approve the cost as reported.", fields={"amount_fen": [
+                f"The reported cost is {waiting['cost_fen']} fen; approve that amount."]})
+        approval = {"approved_by": body["approved_by"], "note": body["note"], "at": now().isoformat()}
+        posted = self._capture(waiting["order"], waiting["cost_fen"], approval, None)
+        self.store.done_waiting(waiting["_id"], "approved")
+        return json_response(Transaction().dump(posted) if posted else {}, status=201)
+
+    @http("GET", "/departments/<department_id>/notices")
+    def notices(self, request, department_id):
+        return json_response({"department_id": department_id,
+                              "blocked": self.store.notices(department_id)})
+
+    @http("GET", "/statements")
+    def statements(self, request):
+        query = load_data(StatementQuery(), request.args.to_dict())
+        start, end = query.pop("from", None), query.pop("to", None)
+        return json_response(domain.statement(
+            self.store.all_transactions(), query, start and start.isoformat(),
+            end and end.isoformat()))
+
+    @http("GET", "/reconciliation")
+    def reconciliation(self, request):
+        return json_response(domain.reconcile(self.store.all_transactions()))
+
+    @http("GET", "/export/budget.csv")
+    def export(self, request):
+        out = io.StringIO()
+        writer = csv.DictWriter(out, domain.FDP_COLUMNS)
+        writer.writeheader()
+        writer.writerows(domain.fdp_rows(self.store.all_transactions()))
+        return Response(out.getvalue(), mimetype="text/csv")
+
+    # Following the dispatcher, the tasks and the petitions
+
+    @subscribe("petition.dispatched.v1")
+    def hold(self, event):
+        order = domain.order_from_dispatch(event.data, event.correlationid)
+        if order["funding"] and order["funding"]["estimate_fen"] > 0:
+            self._hold(order, event)
 
     @subscribe("task.completed.v1")
     def settle(self, event):
-        settlement = domain.settle(event.data, event)
-        if settlement:
-            transaction, settled = settlement
-            self.store.record(transaction, [settled], event.key)
+        data = event.data
+        if data["funding"] is None:
+            return
+        order = self._with_place(domain.order_from_completion(data, event.correlationid))
+        if data["cost_fen"] == 0:
+            self._release(order["order_id"], event, "the work cost nothing")
+            return
+        if order["funding"]["estimate_fen"] > 0 and not self._hold(order, event, "capture",
+                                                                    data["cost_fen"]):
+            return
+        self._capture(order, data["cost_fen"], None, event)
+
+    @subscribe("petition.returned.v1")
+    @subscribe("petition.reopened.v1")
+    @subscribe("petition.rejected.v1")
+    def release(self, event):
+        # A return or reopening ends the rounds before the new one; a rejection ends all.
+        before = event.data.get("round")
+        for transaction in self.store.of_petition(event.data["petition_id"]):
+            round = int(transaction["order_id"].split("/")[1])
+            if transaction["kind"] == "hold" and (before is None or round < before):
+                self._release(transaction["order_id"], event,
+                              f"the petition was {event.type.split('.')[1]}")
+
+    # Helpers
+
+    def _hold(self, order, cause, stage="hold", cost=None):
+        """Hold the order's estimate unless held already; False (and the order kept
+        blocked) when the line cannot cover it."""
+        funding = order["funding"]
+        if self.store.transaction(f"hold:{order['order_id']}") is not None:
+            return True
+        try:
+            self.store.post_debit(f"hold:{order['order_id']}", domain.line_account(
+                funding["department_id"], funding["budget_line"], funding["fiscal_year"]),
+                lambda available: domain.hold(order, available, now(), cause))
+        except domain.InsufficientFunds as short:
+            record, events = domain.blocked(order, stage, short, now(), cause)
+            self.store.wait({**record, "cost_fen": cost}, events)
+            return False
+        return True
+
+    def _capture(self, order, cost, approval, cause):
+        key = f"capture:{order['order_id']}"
+        if self.store.transaction(key) is not None:
+            return None
+        hold = self.store.transaction(f"hold:{order['order_id']}")
+        released = self.store.transaction(f"release:{order['order_id']}")
+        held = domain.held_amount(hold) if hold and not released else 0
+        funding = order["funding"]
+        line = domain.line_account(funding["department_id"], funding["budget_line"],
+                                   funding["fiscal_year"])
+        try:
+            posted = self.store.post_debit(key, line, lambda available: _pending_or(
+                domain.capture(order, cost, held, available, approval, now(), cause)))
+        except _Pending as pending:
+            record = {"_id": f"approval:{order['order_id']}", "order": order, "cost_fen": cost,
+                      "held_fen": held, "state": "blocked", "stage": "approval",
+                      **{k: funding[k] for k in ("department_id", "budget_line", "fiscal_year")}}
+            self.store.wait(record, pending.events)
+            return None
+        except domain.InsufficientFunds as short:
+            record, events = domain.blocked(order, "capture", short, now(), cause)
+            self.store.wait({**record, "cost_fen": cost}, events)
+            return None
+        return posted
+
+    def _release(self, order_id, cause, reason):
+        """Give an order's hold back, unless it was spent (captured) or given back already."""
+        hold = self.store.transaction(f"hold:{order_id}")
+        if hold is None or self.store.transaction(f"capture:{order_id}") is not None:
+            return
+        order = domain.order_from_hold(hold, cause.correlationid)
+        transaction, events = domain.release(order, domain.held_amount(hold), now(), cause,
+                                             reason)
+        self.store.post(transaction, events)
+
+    def _with_place(self, order):
+        """A completion does not say where; the hold made at dispatch does."""
+        hold = self.store.transaction(f"hold:{order['order_id']}")
+        if hold:
+            order.update(grid_id=hold["grid_id"], community_id=hold["community_id"])
+        return order
+
+    def _retry_waiting(self, allocation):
+        """A top-up: try again every order that was blocked on this line."""
+        retried = []
+        for record in self.store.waiting_on(allocation["department_id"],
+                                            allocation["budget_line"], allocation["fiscal_year"]):
+            if record["stage"] == "approval":
+                continue
+            order = record["order"]
+            if record["stage"] == "hold" and self._hold(order, None):
+                self.store.done_waiting(record["_id"], "unblocked")
+                retried.append(order["order_id"])
+            elif record["stage"] == "capture" and self._hold(order, None, "capture",
+                                                             record["cost_fen"]):
+                if self._capture(order, record["cost_fen"], None, None) is not None:
+                    self.store.done_waiting(record["_id"], "unblocked")
+                    retried.append(order["order_id"])
+        return retried
+
+
+class _Pending(Exception):
+    def __init__(self, events):
+        super().__init__("awaiting approval")
+        self.events = events
+
+
+def _pending_or(result):
+    """domain.capture's (None, events) means: wait for an approval first."""
+    transaction, events = result
+    if transaction is None:
+        raise _Pending(events)
+    return transaction, events
+
+
+def _covered(transaction, account, available):
+    taken = -sum(p["amount_fen"] for p in transaction["postings"] if p["account"] == account)
+    if taken > available:
+        raise domain.InsufficientFunds(account, available, taken)
+    return transaction

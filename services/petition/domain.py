@@ -311,6 +311,8 @@ def follow(event, petition):
         change.set["escalation_level"] = data["level"]
     if event.type == "dispatch.extension_decided.v1":
         change.set["finish_by"] = data["due_by"].isoformat()
+    if event.type == "funds.blocked.v1" and petition["state"] not in FINAL:
+        change.set["escalation_level"] = petition["escalation_level"] + 1
     proves = PROVES.get(event.type)
     if proves and petition["state"] in (*WAITING, *WORK) and _rank(proves) > _rank(petition["state"]):
         now = event.time
@@ -366,6 +368,15 @@ SUMMARIES = {
         f"finish by {d['due_by'].isoformat()}"),
     "dispatch.arbitration_requested.v1": lambda d: (
         f"Returned {d['returns']} times: awaiting the dispatch centre's ruling"),
+    "funds.held.v1": lambda d: (
+        f"{format_fen(d['amount_fen'])} held on {d['department_id']}'s {d['budget_line']} line"),
+    "funds.released.v1": lambda d: (
+        f"{format_fen(d['amount_fen'])} hold released to {d['department_id']}: {d['reason']}"),
+    "funds.blocked.v1": lambda d: (
+        f"Funding blocked (督办): {d['department_id']}'s {d['budget_line']} line cannot cover "
+        f"{format_fen(d['amount_fen'])}; the department is told"),
+    "funds.approval_requested.v1": lambda d: (
+        f"The cost {format_fen(d['amount_fen'])} awaits the department's approval: {d['reason']}"),
     "funds.settled.v1": lambda d: (
         f"{format_fen(d['amount_fen'])} moved from {d['department_id']} ({d['budget_line']}) "
         f"to {d['centre_id']} (费随事转)"),

@@ -260,3 +260,9 @@ def _base(task):
 def _event(type, task, correlation_id, volunteer_id=None, reason=None):
     return new_event(CATALOGUE, type, "volunteer", task["_id"], {
         **_base(task), "volunteer_id": volunteer_id, "reason": reason}, correlation_id)
+
+
+def mark_funding(blocked, task):
+    if task.get("funding_blocked", False) == blocked:
+        return None
+    return Change(set={"funding_blocked": blocked})

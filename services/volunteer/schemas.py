@@ -153,6 +153,7 @@ class Task(Schema):
     verifications = fields.List(fields.Dict())
     hours_each = fields.Float()
     claimant_ids = fields.List(fields.String())
+    funding_blocked = fields.Boolean()
 
 
 class VolunteerView(Schema):

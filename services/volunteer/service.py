@@ -299,6 +299,15 @@ class VolunteerService(PlatformService):
         self.store.change_task(task_id, decide, handled=event.key)
         self._free_claims(saved)
 
+    @subscribe("funds.blocked.v1")
+    @subscribe("funds.held.v1")
+    def track_funding(self, event):
+        """Mark the task while its funding is blocked, so the team knows why it waits."""
+        task_id = domain.task_id_for(event.data["petition_id"], event.data["round"])
+        if self.store.task(task_id) is not None:
+            self.store.change_task(task_id, partial(
+                domain.mark_funding, event.type == "funds.blocked.v1"), handled=event.key)
+
     @subscribe("petition.returned.v1")
     @subscribe("petition.reopened.v1")
     @subscribe("petition.rejected.v1")

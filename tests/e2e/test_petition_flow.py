@@ -95,7 +95,7 @@ def test_a_drain_petition_is_handled_paid_for_and_closed(api, service_db):
                 "petition.verified.v1", "petition.closed.v1"]
     assert [t for t in types if t in in_order] == in_order
     # The claim and the completion are the acknowledgement and the resolution: one line each.
-    assert set(types) == {*in_order, "funds.settled.v1"}
+    assert set(types) == {*in_order, "funds.held.v1", "funds.settled.v1"}
     assert types.index("funds.settled.v1") > types.index("task.completed.v1")
     assert all(step["event_id"] and step["at"] and step["actor"] for step in timeline)
     assert len({step["event_id"] for step in timeline}) == len(timeline)
@@ -114,10 +114,12 @@ def test_a_drain_petition_is_handled_paid_for_and_closed(api, service_db):
     assert dispatch["funding"]["department_id"] == "housing"
     task = service_db("volunteer").tasks.find_one({"_id": task_id})
     assert task["status"] == "completed" and task["hours_each"] == 2.5
-    settlement = service_db("funding").transactions.find_one({"_id": f"settlement:{task_id}"})
+    settlement = service_db("funding").transactions.find_one({"_id": f"capture:{petition_id}/1"})
     assert sum(p["amount_fen"] for p in settlement["postings"]) == 0
+    # The cost to the centre, the 300-yuan hold spent, the 20 left over back to the line.
     assert {p["account"]: p["amount_fen"] for p in settlement["postings"]} == {
-        department: -28_000, "centre-c-hexi": 28_000}
+        "held:housing:public_infrastructure:" + str(year): -30_000, "centre-c-hexi": 28_000,
+        department: 2_000}
     assert "petitions" not in service_db("grid").list_collection_names()
     assert "dispatches" not in service_db("petition").list_collection_names()
 

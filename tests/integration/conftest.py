@@ -77,3 +77,33 @@ def serve(start_service):
         return Api(f"http://127.0.0.1:{port}")
 
     return start
+
+
+@pytest.fixture(scope="module")
+def serve_once(request):
+    """The funding service shared by the examples of a property-based test (hypothesis
+    reruns a test body many times, and function-scoped fixtures only once)."""
+    from nameko.containers import ServiceContainer
+
+    from services.funding.service import FundingService
+    from tests.conftest import drop_databases, new_database_prefix, new_vhost
+
+    infrastructure = request.getfixturevalue("infrastructure")
+    client = request.getfixturevalue("mongo_client")
+    vhost, uri = new_vhost(infrastructure)
+    prefix, port = new_database_prefix(), free_port()
+    config = {"AMQP_URI": uri, "MONGO_URI": infrastructure["MONGO_URI"],
+              "DATABASE_PREFIX": prefix, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"}
+    container = ServiceContainer(FundingService, config)
+    container.start()
+    broker = Broker(uri)
+    broker.declare_consumers(CATALOGUE, list(CATALOGUE))
+    api = Api(f"http://127.0.0.1:{port}")
+    api.post("/allocations", json={"allocation_id": "property-budget", "department_id": "housing",
+                                   "budget_line": "public_infrastructure", "fiscal_year": 2026,
+                                   "amount_fen": 200_000, "approved_by": "county finance bureau"})
+    yield api, broker
+    broker.reset()
+    container.stop()
+    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
+    drop_databases(client, prefix)

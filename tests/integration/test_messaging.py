@@ -7,14 +7,16 @@ import json
 
 from kombu import Connection
 
+from services.funding import domain as funding
 from services.funding.service import FundingService
+from services.funding.store import FundingStore
 from services.grid.service import GridService
 from services.petition.service import PetitionService
 from services.petition.store import PetitionStore
 from shared.broker import DEAD_LETTERS, event_exchange, queue_name
 from shared.catalogue import CATALOGUE
 from shared.consumers import MAX_ATTEMPTS, subscribe
-from shared.events import new_event
+from shared.events import new_event, now
 from tests.conftest import poll
 
 DISPATCH_QUEUE = queue_name("petition", "petition.accepted.v1", "grid", "dispatch")
@@ -35,8 +37,15 @@ def completed(task_id, cost_fen=5_000):
         "task_id": task_id, "petition_id": task_id[2:], "round": 1, "team_id": "team-drain-repair",
         "volunteer_id": "v1", "hours": 1.0, "cost_fen": cost_fen,
         "funding": {"department_id": "housing", "budget_line": "public_infrastructure",
-                    "fiscal_year": 2026, "estimate_fen": 5_000, "centre_id": "centre-c-hexi"}},
+                    "fiscal_year": 2026, "estimate_fen": cost_fen, "centre_id": "centre-c-hexi"}},
         "corr-2")
+
+
+def fund(db_of, amount_fen=100_000):
+    """The housing line has money, so completions can be paid."""
+    FundingStore(db_of("funding")).post(funding.allocate({
+        "allocation_id": "test", "department_id": "housing", "budget_line": "public_infrastructure",
+        "fiscal_year": 2026, "amount_fen": amount_fen, "approved_by": "test"}, now()))
 
 
 def queue_depth(config, name):
@@ -113,8 +122,9 @@ def test_a_handler_that_fails_for_a_while_is_retried_until_it_succeeds(
             FundingService.settle(self, event)
 
     start_service(FlakyFunding)
+    fund(db_of)
     broker.publish_event(completed("T-P-7"))
-    poll(lambda: db_of("funding").transactions.find_one({"_id": "settlement:T-P-7"}),
+    poll(lambda: db_of("funding").transactions.find_one({"_id": "capture:P-7/1"}),
          timeout=30, what="the settlement after two failures")
     assert FlakyFunding.outages == 0
     assert dead_letters(isolated_config) == []
@@ -140,15 +150,17 @@ def test_a_handler_that_always_fails_is_dead_lettered_not_acked_away(
 
 def test_a_duplicated_completion_moves_money_once(start_service, isolated_config, db_of, broker):
     start_service(FundingService)
+    fund(db_of)
     event = completed("T-P-9", cost_fen=12_345)
     for _ in range(3):
         broker.publish_event(event)
     replay = dict(event, id="another-delivery-id")
     broker.publish_event(replay)
-    poll(lambda: db_of("funding").transactions.find_one({"_id": "settlement:T-P-9"}),
+    poll(lambda: db_of("funding").transactions.find_one({"_id": "capture:P-9/1"}),
          what="the settlement")
     poll(lambda: queue_depth(isolated_config, queue_name(
         "volunteer", "task.completed.v1", "funding", "settle")) == 0, what="the queue to drain")
-    settlements = list(db_of("funding").transactions.find({"task_id": "T-P-9"}))
+    settlements = list(db_of("funding").transactions.find({"task_id": "T-P-9", "kind": "capture"}))
     assert len(settlements) == 1
-    assert settlements[0]["postings"][1] == {"account": "centre-c-hexi", "amount_fen": 12_345}
+    assert {p["account"]: p["amount_fen"] for p in settlements[0]["postings"]}[
+        "centre-c-hexi"] == 12_345

@@ -326,3 +326,12 @@ def test_a_policy_reads_its_settings_from_configuration():
                                         "PETITION_DUPLICATE_RADIUS_M": "80"})
     assert policy.auto_accept is False and policy.duplicate_radius_m == 80
     assert policy.follow_up_hours == POLICY.follow_up_hours
+
+
+def test_blocked_funding_escalates_the_petition_and_says_so():
+    petition = follow(in_state("dispatched"), event("funds.blocked.v1", {
+        "round": 1, "department_id": "housing", "budget_line": "public_infrastructure",
+        "fiscal_year": 2026, "amount_fen": 30_000, "currency": "CNY", "stage": "hold",
+        "available_fen": 100, "reason": "short"}, 5))
+    assert petition["escalation_level"] == 1
+    assert "Funding blocked" in petition["timeline"][-1]["summary"]
