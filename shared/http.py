@@ -88,14 +88,50 @@ def load_json(request, schema, max_bytes=MAX_BODY_BYTES):
                          f"The body exceeds the limit of {max_bytes} bytes; send attachments "
                          "by reference, not inline.")
     try:
-        document = json.loads(read_body(request, max_bytes, too_large))
+        document = json.loads(read_body(request, max_bytes, too_large),
+                              parse_constant=_no_constant)
+    except RecursionError:
+        raise ApiError(400, "malformed_json", "The body nests too deeply; send a flatter "
+                       "JSON object.") from None
     except ValueError as exc:
         raise ApiError(400, "malformed_json",
                        f"The body is not valid JSON ({exc}); fix the syntax and send again.") from None
     if not isinstance(document, dict):
         raise ApiError(400, "malformed_json", "The body must be a JSON object, not "
                        f"{type(document).__name__}.")
+    _check_values(document)
     return load_data(schema, document)
+
+
+LARGEST = 2**53  # beyond this JSON numbers lose precision in most clients
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _check_values(value, depth=0):
+    """Refuse what no schema should have to: numbers out of range, text that is not
+    valid Unicode (lone surrogates), and nesting deeper than any request needs."""
+    if depth > 32:
+        raise ApiError(400, "malformed_json", "The body nests too deeply; send a flatter "
+                       "JSON object.")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_values(key, depth + 1)
+            _check_values(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_values(item, depth + 1)
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > LARGEST:
+        raise ApiError(400, "number_out_of_range",
+                       f"{value} is out of range; numbers here are at most {LARGEST}.")
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiError(400, "invalid_text", "Some text is not valid Unicode (a lone "
+                           "surrogate); send UTF-8 text.") from None
 
 
 def load_data(schema, data):

@@ -13,6 +13,8 @@ import time
 import eventlet
 from eventlet.queue import Empty, LightQueue
 from nameko.extensions import DependencyProvider
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
 
 from shared.broker import Broker, sleep_backoff
 from shared.catalogue import CATALOGUE
@@ -22,6 +24,7 @@ from shared.storage import UNRELAYED, database
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
+PUBLISHED = "published_events"
 BATCH = 200
 
 
@@ -39,6 +42,7 @@ class OutboxRelay(DependencyProvider):
         self.wakeups = LightQueue(maxsize=1)
         self.running = False
         self.declared = False
+        self.db[PUBLISHED].create_index([("time", ASCENDING)])
 
     def start(self):
         self.running = True
@@ -102,6 +106,14 @@ class OutboxRelay(DependencyProvider):
                 if doc is not None:
                     self.relay(collection, doc)
 
+    def keep(self, event):
+        """Keep what was published, so it can be replayed to a subscriber that missed it."""
+        try:
+            self.db[PUBLISHED].insert_one({"_id": event["id"], "time": event["time"],
+                                           "type": event["type"], "event": event})
+        except DuplicateKeyError:
+            pass  # published again after a crash: kept the first time
+
     def sweep(self):
         """Publish one batch of whatever is pending; True if there may be more."""
         more = False
@@ -119,6 +131,7 @@ class OutboxRelay(DependencyProvider):
             consumed = bool(CATALOGUE.by_type[event["type"]].consumers)
             self.broker.publish_event(event, mandatory=consumed)
             EVENTS_PUBLISHED.labels(event["type"]).inc()
+            self.keep(event)
         if events:
             collection.update_one({"_id": doc["_id"]}, {"$pullAll": {"outbox": events}})
         collection.update_one({"_id": doc["_id"], "outbox": {"$size": 0}},

@@ -143,3 +143,29 @@ def test_a_repeated_allocation_moves_money_once_and_a_changed_one_is_refused(api
     assert balance == 500_000
     changed = dict(allocation, amount_fen=900_000)
     assert error_of(api("funding").post("/allocations", json=changed), 409)["message"]
+
+
+@pytest.mark.parametrize("body, code", [
+    ("[" * 20_000 + "]" * 20_000, "malformed_json"),
+    ('{"a": ' * 100 + "1" + "}" * 100, "malformed_json"),
+    ('{"amount_fen": NaN}', "malformed_json"),
+    ('{"amount_fen": 1e400}', None),
+    ('{"amount_fen": 100000000000000000000000000000}', "number_out_of_range"),
+    ('{"description": "\\ud800 lone surrogate"}', "invalid_text"),
+])
+def test_hostile_json_is_a_4xx_for_every_service(api, body, code):
+    for service, path in (("petition", "/petitions"), ("funding", "/allocations"),
+                          ("volunteer", "/bank/donations"), ("grid", "/dispatch-rules")):
+        method = "put" if service == "grid" else "post"
+        response = getattr(api(service), method)(path, data=body, headers={
+            "Content-Type": "application/json"})
+        assert 400 <= response.status_code < 500, (service, response.text)
+        if code:
+            assert response.json()["error"]["code"] == code, (service, response.text)
+
+
+def test_unicode_text_that_is_valid_is_kept_exactly(api):
+    from tests.e2e.test_petition_flow import raise_petition
+    text = "下水道堵了 🚰 — Ünïcödé, RTL \u202e, zero-width \u200b, combining e\u0301"
+    petition_id = raise_petition(api, dict(DRAIN, description=text))
+    assert api("petition").get(f"/petitions/{petition_id}").json()["description"] == text
