@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: demo test unit lint infra install clean
+.PHONY: demo test unit lint infra install clean faults
 
 $(VENV)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ unit: install
 test: install lint
 	$(PY) -m tools.infra up
 	$(PY) -m pytest tests -q
+
+# The whole fault suite (a few hundred petitions under every fault); `make test` runs a
+# short form of it (tests/e2e/test_faults.py).
+faults: install
+	$(PY) -m tools.infra up
+	$(PY) -m tools.faults --petitions 40
 
 clean:
 	rm -rf $(VENV) .cache .data

@@ -14,7 +14,6 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()
 
 import secrets  # noqa: E402
-import string  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
 from urllib.parse import quote  # noqa: E402
@@ -23,6 +22,7 @@ import pytest  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 
 from tools import infra  # noqa: E402
+from tools.infra import new_database_prefix  # noqa: E402, F401 - the tests' prefixes
 
 
 def poll(check, timeout=20, interval=0.05, what="the condition"):
@@ -48,11 +48,6 @@ def new_vhost(infrastructure):
     subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
                    check=True)
     return vhost, infrastructure["AMQP_URI"] + quote(vhost, safe="")
-
-
-def new_database_prefix():
-    # FerretDB accepts database names of Latin letters only.
-    return "t" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(6))
 
 
 def drop_databases(client, prefix):

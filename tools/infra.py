@@ -13,8 +13,10 @@ Usage: ``python -m tools.infra up`` prints the URIs to export.
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
+import string
 import subprocess
 import sys
 import time
@@ -45,6 +47,17 @@ def wait_for_port(port, what, timeout=60):
             return
         time.sleep(0.2)
     raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} within {timeout}s")
+
+
+def wait_for_port_closed(port, timeout=30):
+    deadline = time.monotonic() + timeout
+    while listening(port) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def new_database_prefix():
+    """A fresh prefix for a run's databases; FerretDB accepts Latin letters only."""
+    return "t" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(6))
 
 
 def ensure_rabbitmq():

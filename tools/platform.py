@@ -30,18 +30,27 @@ class Platform:
         self.log_dir = Path(log_dir)
         self.processes = {}
 
-    def url(self, service):
-        return f"http://127.0.0.1:{self.ports[service]}"
+    def url(self, service, instance=1):
+        return f"http://127.0.0.1:{self.ports[service] + 100 * (instance - 1)}"
 
-    def start(self, service):
+    def start(self, service, instance=1):
+        """Start one process of a service; a second instance competes for the same queues,
+        as a second Kubernetes replica would, and answers HTTP on the port 100 higher."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        name = service if instance == 1 else f"{service}#{instance}"
         env = dict(os.environ, **self.env, PYTHONPATH=str(ROOT), PYTHONWARNINGS="ignore",
-                   WEB_SERVER_ADDRESS=f"127.0.0.1:{self.ports[service]}")
-        with open(self.log_dir / f"{service}.log", "ab") as log:
-            self.processes[service] = subprocess.Popen(
+                   WEB_SERVER_ADDRESS=self.url(service, instance).removeprefix("http://"))
+        with open(self.log_dir / f"{name}.log", "ab") as log:
+            self.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", "nameko", "run", "--config", "deploy/nameko.yaml",
                  f"services.{service}.service:{SERVICES[service]}"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def kill(self, name):
+        """kill -9, as a node failure would: no shutdown, unacked messages redelivered."""
+        process = self.processes.pop(name)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
     def start_all(self, timeout=90):
         for service in SERVICES:
@@ -52,13 +61,15 @@ class Platform:
         deadline = time.monotonic() + timeout
         waiting = set(self.processes)
         while waiting:
-            for service in list(waiting):
-                if self.processes[service].poll() is not None:
-                    raise RuntimeError(f"{service} exited; see {self.log_dir / service}.log")
+            for name in list(waiting):
+                if self.processes[name].poll() is not None:
+                    raise RuntimeError(f"{name} exited; see {self.log_dir / name}.log")
+                service, _, instance = name.partition("#")
                 try:
-                    if requests.get(self.url(service) + "/readyz", timeout=1).status_code == 200:
-                        waiting.discard(service)
-                except requests.ConnectionError:
+                    url = self.url(service, int(instance or 1))
+                    if requests.get(url + "/readyz", timeout=1).status_code == 200:
+                        waiting.discard(name)
+                except requests.RequestException:
                     pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"not ready after {timeout}s: {sorted(waiting)}; "
