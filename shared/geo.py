@@ -47,6 +47,15 @@ def bbox_query(lat, lng):
             "bbox.min_lng": {"$lte": lng}, "bbox.max_lng": {"$gte": lng}}
 
 
+def covering(collection, lat, lng):
+    """The document of ``collection`` whose ``boundary`` holds the point, or None: the
+    database narrows by ``bbox``, shapely decides."""
+    for doc in collection.find(bbox_query(lat, lng)):
+        if covers(doc["boundary"], lat, lng):
+            return doc
+    return None
+
+
 def covers(text, lat, lng):
     return shape(from_text(text)).covers(Point(lng, lat))
 

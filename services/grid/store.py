@@ -67,10 +67,7 @@ class GridStore(MongoStore):
 
     def grid_at(self, lat, lng):
         """The grid whose boundary holds the point, or None."""
-        for grid in self.db.grids.find(geo.bbox_query(lat, lng), {"_id": 1, "boundary": 1}):
-            if geo.covers(grid["boundary"], lat, lng):
-                return self.grid(grid["_id"])
-        return None
+        return geo.covering(self.db.grids, lat, lng)
 
     def register_grid(self, grid_id, decide):
         """Create or change a grid through ``decide(current or None) -> Change | None``;

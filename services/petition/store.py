@@ -172,10 +172,7 @@ class PetitionStore(MongoStore):
 
     def grid_at(self, lat, lng):
         """The grid whose boundary holds the point, or None."""
-        for grid in self.db.grids.find(geo.bbox_query(lat, lng)):
-            if geo.covers(grid["boundary"], lat, lng):
-                return grid
-        return None
+        return geo.covering(self.db.grids, lat, lng)
 
     def grids(self):
         return list(self.db.grids.find({}, {"_id": 1, "name": 1, "community_id": 1}).sort("_id"))
