@@ -14,7 +14,7 @@ import uuid
 from functools import partial
 
 from eventlet.event import Event
-from marshmallow import ValidationError
+from marshmallow import INCLUDE, Schema, ValidationError, fields
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.wrappers import Response
 
@@ -31,6 +31,23 @@ STATUS = {
     errors.Conflict: 409,
     errors.Forbidden: 403,
 }
+
+
+class ErrorDetail(Schema):
+    """An error may carry details beside the message, e.g. a petition's ``state`` and the
+    commands it ``allowed`` when a command was illegal."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    code = fields.String(required=True, metadata={"description": "Stable, for programs."})
+    message = fields.String(required=True, metadata={"description": "What to do, for people."})
+    fields = fields.Dict(keys=fields.String(), metadata={
+        "description": "Field name -> what is wrong with it (nested for nested fields)."})
+
+
+class Error(Schema):
+    error = fields.Nested(ErrorDetail, required=True)
 
 
 class ApiError(errors.DomainError):
@@ -137,23 +154,68 @@ def _check_values(value, depth=0):
 def load_data(schema, data):
     """Validate already-parsed input (a JSON body, a form, query arguments)."""
     try:
-        return schema.load(data)
+        loaded = schema.load(data)
     except ValidationError as exc:
         raise errors.InvalidFields(
             "Some fields are missing or invalid; correct them and send again.",
             fields=exc.messages) from None
+    _check_values(loaded)  # a query's digits load into integers of any size
+    return loaded
+
+
+class ByPath:
+    """A body whose schema depends on a word in the path: ``POST /petitions/<id>/<command>``
+    takes a different body for each command. The OpenAPI document lists one path per word."""
+
+    def __init__(self, variable, schemas):
+        self.variable = variable
+        self.schemas = schemas
+
+    def schema_for(self, path_values):
+        word = path_values[self.variable]
+        if word not in self.schemas:
+            raise errors.NotFound(f"There is no {self.variable} {word!r}; use one of "
+                                  f"{', '.join(self.schemas)}.")
+        return self.schemas[word]
+
+
+def _instance(schema):
+    return schema() if isinstance(schema, type) else schema
 
 
 class HttpEntrypoint(HttpRequestHandler):
-    """``render_error(status, code, message, fields, details) -> (status, body)`` shapes
-    error answers for APIs that follow another standard's format (Open311)."""
+    """A JSON endpoint that declares what it takes and returns, so one declaration both
+    validates the request and writes the service's OpenAPI document (shared.openapi).
 
-    def __init__(self, method, url, render_error=None, **kwargs):
+    ``body`` (a schema, or ByPath) is loaded from the JSON body and passed as ``body``;
+    ``query`` is loaded from the query string and passed as ``query``; ``returns`` is the
+    schema of a success answer with ``status``, ``also`` other statuses it may answer
+    (status -> description); ``media_type`` is for answers that are not JSON.
+    ``render_error(status, code, message, fields, details) -> (status, body)`` and
+    ``error_schema`` shape error answers for APIs that follow another standard (Open311).
+    """
+
+    def __init__(self, method, url, body=None, query=None, returns=None, status=200, also=None,
+                 media_type="application/json", render_error=None, error_schema=None,
+                 **kwargs):
         # A refused request is the caller's to fix: nameko logs it as a warning, not an error.
         kwargs.setdefault("expected_exceptions", (errors.DomainError,))
         super().__init__(method, url, **kwargs)
+        self.body, self.query, self.returns = body, query, returns
+        self.status, self.also, self.media_type = status, also or {}, media_type
+        self.error_schema = error_schema or Error
         self.render_error = render_error or (lambda status, *args: (status,
                                                                     error_body(status, *args)))
+
+    def get_entrypoint_parameters(self, request):
+        args, path_values = super().get_entrypoint_parameters(request)
+        kwargs = dict(path_values)
+        if self.body is not None:
+            schema = self.body.schema_for(kwargs) if isinstance(self.body, ByPath) else self.body
+            kwargs["body"] = load_json(request, _instance(schema))
+        if self.query is not None:
+            kwargs["query"] = load_data(_instance(self.query), request.args.to_dict())
+        return args, kwargs
 
     def handle_request(self, request):
         correlation_id = request.headers.get("X-Correlation-Id") or uuid.uuid4().hex

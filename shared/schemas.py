@@ -1,10 +1,49 @@
-"""Schema bases: commands and HTTP bodies are strict; events are read tolerantly (see events.py)."""
+"""Schema bases: JSON bodies and query strings are strict; events are read tolerantly
+(see events.py)."""
 
-from marshmallow import RAISE, Schema
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load
+
+# marshmallow would read "5" as 5 and 1 as true; a JSON body that says so has a bug.
+JSON_TYPES = ((fields.Boolean, bool, "Give true or false."),
+              (fields.Number, (int, float), "Give a number, not text."))
 
 
 class Strict(Schema):
-    """Refuses unknown fields, so a misspelt field is an error, not silently dropped."""
+    """A JSON body: refuses unknown fields, so a misspelt field is an error rather than
+    silently dropped, and values of the wrong JSON type."""
 
     class Meta:
         unknown = RAISE
+
+    @pre_load
+    def refuse_wrong_json_types(self, data, **kwargs):
+        if not isinstance(data, dict):
+            return data
+        problems = {}
+        for name, field in self.load_fields.items():
+            key = field.data_key or name
+            if data.get(key) is not None and (problem := _type_problem(field, data[key])):
+                problems[key] = problem
+        if problems:
+            raise ValidationError(problems)
+        return data
+
+
+class Query(Schema):
+    """Query parameters: all text, so numbers and booleans are parsed from it; unknown
+    parameters are refused."""
+
+    class Meta:
+        unknown = RAISE
+
+
+def _type_problem(field, value):
+    if isinstance(field, fields.List) and isinstance(value, list):
+        found = {i: p for i, item in enumerate(value)
+                 if item is not None and (p := _type_problem(field.inner, item))}
+        return found or None
+    for kind, allowed, problem in JSON_TYPES:
+        if isinstance(field, kind) and (not isinstance(value, allowed)
+                                        or (kind is fields.Number and isinstance(value, bool))):
+            return [problem]
+    return None

@@ -1,7 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from services.funding.domain import BUDGET_LINES
-from shared.schemas import Strict
+from shared.schemas import Query, Strict
 
 SLUG = validate.Regexp(r"^[a-z0-9_-]{1,40}$", error="Use lower-case letters, digits, - and _.")
 
@@ -34,7 +34,7 @@ class Reversal(Strict):
     approved_by = fields.String(required=True, validate=validate.Length(min=1, max=100))
 
 
-class StatementQuery(Strict):
+class StatementQuery(Query):
     department_id = fields.String(validate=SLUG)
     budget_line = fields.String(validate=validate.OneOf(BUDGET_LINES))
     fiscal_year = fields.Integer(validate=validate.Range(2000, 2100))
@@ -44,6 +44,11 @@ class StatementQuery(Strict):
     phase = fields.String(validate=validate.OneOf(("approved", "committed", "executed")))
     from_ = fields.AwareDateTime(data_key="from", attribute="from", format="iso")
     to = fields.AwareDateTime(format="iso")
+
+
+class TransactionQuery(Query):
+    petition_id = fields.String(required=True, validate=validate.Length(min=1), metadata={
+        "description": "The petition whose transactions to list."})
 
 
 class Posting(Schema):
@@ -63,7 +68,24 @@ class Transaction(Schema):
     petition_id = fields.String()
     order_id = fields.String()
     cost_fen = fields.Integer()
-    approval = fields.Raw()
+    approval = fields.Raw(allow_none=True)
     approved_by = fields.String()
     reverses = fields.String()
     recorded_at = fields.String()
+
+
+class Transactions(Schema):
+    transactions = fields.List(fields.Nested(Transaction), required=True)
+
+
+class Account(Schema):
+    account = fields.String(required=True)
+    currency = fields.String(required=True)
+    balance_fen = fields.Integer(required=True)
+    postings = fields.Integer(required=True, metadata={
+        "description": "How many transactions post to the account."})
+
+
+class AllocationMade(Transaction):
+    unblocked = fields.List(fields.String(), metadata={
+        "description": "Orders that were blocked on this line and now hold or capture."})

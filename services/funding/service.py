@@ -17,12 +17,22 @@ import io
 from werkzeug.wrappers import Response
 
 from services.funding import domain
-from services.funding.schemas import Allocation, Approval, Reversal, StatementQuery, Transaction
+from services.funding.schemas import (
+    Account,
+    Allocation,
+    AllocationMade,
+    Approval,
+    Reversal,
+    StatementQuery,
+    Transaction,
+    TransactionQuery,
+    Transactions,
+)
 from services.funding.store import FundingStore
 from shared.consumers import subscribe
 from shared.errors import Conflict, InvalidFields, NotFound
 from shared.events import now
-from shared.http import http, json_response, load_data, load_json
+from shared.http import http, json_response
 from shared.ledger import self_guarded
 from shared.outbox import OutboxRelay
 from shared.service import PlatformService
@@ -35,9 +45,11 @@ class FundingService(PlatformService):
     store = Storage(FundingStore)
     relay = OutboxRelay("transactions", "waiting_orders")
 
-    @http("POST", "/allocations")
-    def allocate(self, request):
-        allocation = load_json(request, Allocation())
+    @http("POST", "/allocations", body=Allocation, returns=AllocationMade, status=201,
+          also={200: "This allocation_id was recorded before: the recorded allocation."})
+    def allocate(self, request, body):
+        """Allocate money to a budget line (or top it up); retries orders blocked on it."""
+        allocation = body
         transaction = domain.allocate(allocation, now())
         if not self.store.post(transaction):
             recorded = self.store.transaction(transaction["_id"])
@@ -47,24 +59,23 @@ class FundingService(PlatformService):
         return json_response({**Transaction().dump(transaction), "unblocked": retried},
                              status=201)
 
-    @http("GET", "/accounts/<account>")
+    @http("GET", "/accounts/<account>", returns=Account)
     def get_account(self, request, account):
+        """An account's balance, from its postings."""
         return json_response({"account": account, "currency": domain.CURRENCY,
                               "balance_fen": self.store.balance(account),
                               "postings": self.store.postings_of(account)})
 
-    @http("GET", "/transactions")
-    def list_transactions(self, request):
-        petition_id = request.args.get("petition_id")
-        if not petition_id:
-            raise InvalidFields("Say whose transactions to list.",
-                                fields={"petition_id": ["Give ?petition_id=<petition id>."]})
+    @http("GET", "/transactions", query=TransactionQuery, returns=Transactions)
+    def list_transactions(self, request, query):
+        """The money a petition moved: holds, captures, releases and reversals."""
         return json_response({"transactions": Transaction(many=True).dump(
-            self.store.of_petition(petition_id))})
+            self.store.of_petition(query["petition_id"]))})
 
-    @http("POST", "/transactions/<path:transaction_id>/reversal")
-    def reverse(self, request, transaction_id):
-        body = load_json(request, Reversal())
+    @http("POST", "/transactions/<path:transaction_id>/reversal", body=Reversal,
+          returns=Transaction, status=201)
+    def reverse(self, request, transaction_id, body):
+        """Correct a transaction by posting its reversal; a transaction is reversed once."""
         original = self.store.transaction(transaction_id)
         if original is None:
             raise NotFound(f"No transaction {transaction_id!r}; list them with GET /transactions.")
@@ -81,9 +92,9 @@ class FundingService(PlatformService):
                            f"reversal:{transaction_id}.")
         return json_response(Transaction().dump(posted), status=201)
 
-    @http("POST", "/approvals")
-    def approve(self, request):
-        body = load_json(request, Approval())
+    @http("POST", "/approvals", body=Approval, returns=Transaction, status=201)
+    def approve(self, request, body):
+        """Approve a cost above the hold, and capture it."""
         waiting = self.store.waiting_for(f"approval:{domain.order_id(body['petition_id'], body['round'])}")
         if waiting is None or waiting["state"] != "blocked":
             raise NotFound("No capture awaits approval for that petition and round.")
@@ -97,12 +108,13 @@ class FundingService(PlatformService):
 
     @http("GET", "/departments/<department_id>/notices")
     def notices(self, request, department_id):
+        """Orders blocked for want of money on the department's lines."""
         return json_response({"department_id": department_id,
                               "blocked": self.store.notices(department_id)})
 
-    @http("GET", "/statements")
-    def statements(self, request):
-        query = load_data(StatementQuery(), request.args.to_dict())
+    @http("GET", "/statements", query=StatementQuery)
+    def statements(self, request, query):
+        """Totals by department, line, phase and place, for any filter and period."""
         start, end = query.pop("from", None), query.pop("to", None)
         return json_response(domain.statement(
             self.store.all_transactions(), query, start and start.isoformat(),
@@ -110,10 +122,12 @@ class FundingService(PlatformService):
 
     @http("GET", "/reconciliation")
     def reconciliation(self, request):
+        """The ledger's invariants, proved: every transaction balances, one capture per order."""
         return json_response(domain.reconcile(self.store.all_transactions()))
 
-    @http("GET", "/export/budget.csv")
+    @http("GET", "/export/budget.csv", media_type="text/csv")
     def export(self, request):
+        """The ledger in the Fiscal Data Package shape, for open-budget tools."""
         out = io.StringIO()
         writer = csv.DictWriter(out, domain.FDP_COLUMNS)
         writer.writeheader()

@@ -6,7 +6,7 @@ from services.grid.calendar import WorkCalendar
 from services.grid.dispatcher import ANY, COMMUNITY_TYPES
 from services.grid.registry import BUTLER_ROLES
 from shared.geo import polygon_problems
-from shared.schemas import Strict
+from shared.schemas import Query, Strict
 
 PLACE_ID = validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$",
                            error="Use up to 40 letters, digits, - and _.")
@@ -130,6 +130,19 @@ class RuleTable(Strict):
     rules = fields.List(fields.Nested(Rule), required=True)
 
 
+class RulesQuery(Query):
+    revision = fields.Integer(validate=validate.Range(min=1), metadata={
+        "description": "An earlier revision; without it, the table in force."})
+
+
+class Revision(Schema):
+    revision = fields.Integer(required=True)
+
+
+class RuleRevision(Revision):
+    rules = fields.List(fields.Dict(), required=True)
+
+
 class Ruling(Strict):
     """The dispatch centre's final word on an order returned too often."""
 
@@ -172,6 +185,30 @@ class Dispatch(Schema):
     extension = fields.Dict(allow_none=True)
     ruling = fields.Dict()
     explanation = fields.Dict()
+
+
+class Dispatches(Schema):
+    petition_id = fields.String(required=True)
+    rounds = fields.List(fields.Nested(Dispatch), required=True)
+
+
+class AwaitingRuling(Schema):
+    awaiting_ruling = fields.List(fields.Nested(Dispatch), required=True)
+
+
+class GridView(Schema):
+    id = fields.String(required=True)
+    name = fields.String()
+    workstation_id = fields.String(allow_none=True)
+    community_id = fields.String()
+    community_type = fields.String(allow_none=True)
+    sub_district_id = fields.String()
+    district_id = fields.String()
+    households = fields.Integer(allow_none=True)
+    population = fields.Integer(allow_none=True)
+    butler_team = fields.Dict(allow_none=True)
+    revision = fields.Integer(allow_none=True)
+    boundary = fields.Dict(allow_none=True, metadata={"description": "A GeoJSON Polygon."})
 
 
 

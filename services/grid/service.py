@@ -25,11 +25,17 @@ from werkzeug.wrappers import Response
 from services.grid import dispatcher, registry, registry_files
 from services.grid.calendar import WorkCalendar
 from services.grid.schemas import (
+    AwaitingRuling,
     CalendarDefinition,
     Dispatch,
+    Dispatches,
     ExtensionDecision,
     ExtensionRequest,
+    GridView,
     Registry,
+    Revision,
+    RuleRevision,
+    RulesQuery,
     RuleTable,
     Ruling,
 )
@@ -39,7 +45,7 @@ from shared.catalogue import Location
 from shared.consumers import subscribe
 from shared.errors import InvalidFields, NotFound
 from shared.events import InvalidEvent, now
-from shared.http import ApiError, http, json_response, load_data, load_json
+from shared.http import ApiError, http, json_response, load_json
 from shared.outbox import OutboxRelay
 from shared.service import PlatformService
 from shared.storage import Storage, captured
@@ -68,6 +74,11 @@ class GridService(PlatformService):
 
     @http("PUT", "/registry")
     def import_registry(self, request):
+        """Import the whole registry: a JSON document, or the CSV files as multipart/form-data.
+
+        The answer counts the places of each level. See GET /registry for the JSON shape and
+        GET /registry/<table>.csv for the CSV files.
+        """
         document = self._registry_from(request)
         registry.check_registry(document)
         self.store.save_places(document)
@@ -76,25 +87,29 @@ class GridService(PlatformService):
                 registry.register_grid, grid_id, record, correlation_id=self.correlation_id))
         return json_response({level: len(document[level]) for level in registry.LEVELS})
 
-    @http("GET", "/registry")
+    @http("GET", "/registry", returns=Registry)
     def export_registry(self, request):
+        """The whole registry as JSON, in the shape PUT /registry imports."""
         return json_response(self.store.registry())
 
-    @http("GET", "/registry/<table>.csv")
+    @http("GET", "/registry/<table>.csv", media_type="text/csv")
     def export_table(self, request, table):
+        """One table of the registry as CSV (districts, sub_districts, communities, ...)."""
         files = registry_files.to_csv(self.store.registry())
         if f"{table}.csv" not in files:
             raise NotFound(f"No table {table!r}; export one of {', '.join(files)}.")
         return Response(files[f"{table}.csv"], mimetype="text/csv",
                         headers={"Content-Disposition": f"attachment; filename={table}.csv"})
 
-    @http("GET", "/grids/<grid_id>")
+    @http("GET", "/grids/<grid_id>", returns=GridView)
     def get_grid(self, request, grid_id):
+        """One grid: where it sits in the hierarchy, its butler team and boundary."""
         return json_response(self._grid_view(self._grid(grid_id)))
 
-    @http("GET", "/locate")
-    def locate(self, request):
-        point = load_data(Location(only=("lat", "lng")), request.args.to_dict())
+    @http("GET", "/locate", query=Location(only=("lat", "lng")), returns=GridView)
+    def locate(self, request, query):
+        """The grid a point lies in."""
+        point = query
         grid = self.store.grid_at(point["lat"], point["lng"])
         if grid is None:
             raise NotFound(f"({point['lat']}, {point['lng']}) lies in no grid of this city; "
@@ -103,6 +118,7 @@ class GridService(PlatformService):
 
     @http("GET", "/places/<place_id>")
     def get_place(self, request, place_id):
+        """Any place, with the households and population of its grids rolled up."""
         level, place = self.store.place(place_id)
         if place is None:
             raise NotFound(f"No place {place_id!r}; export the registry to see every id.")
@@ -112,59 +128,67 @@ class GridService(PlatformService):
 
     # Rules and calendar
 
-    @http("PUT", "/dispatch-rules")
-    def replace_rules(self, request):
-        table = load_json(request, RuleTable())
-        return json_response({"revision": self.store.replace_rules(table["rules"])})
+    @http("PUT", "/dispatch-rules", body=RuleTable, returns=Revision)
+    def replace_rules(self, request, body):
+        """Replace the rule table; every revision is kept."""
+        return json_response({"revision": self.store.replace_rules(body["rules"])})
 
-    @http("GET", "/dispatch-rules")
-    def get_rules(self, request):
-        if "revision" not in request.args:
+    @http("GET", "/dispatch-rules", query=RulesQuery, returns=RuleRevision)
+    def get_rules(self, request, query):
+        """The rule table in force, or an earlier revision."""
+        if "revision" not in query:
             return json_response(self.store.rules())
-        found = self.store.rule_history(int(request.args["revision"])
-                                        if request.args["revision"].isdigit() else -1)
+        found = self.store.rule_history(query["revision"])
         if found is None:
-            raise NotFound(f"No revision {request.args['revision']!r}; revisions count from 1.")
+            raise NotFound(f"No revision {query['revision']}; revisions count from 1 up to "
+                           "the one in force.")
         return json_response({"revision": found["_id"], "rules": found["rules"]})
 
-    @http("PUT", "/calendar")
-    def put_calendar(self, request):
-        calendar = WorkCalendar.from_document(load_json(request, CalendarDefinition()))
+    @http("PUT", "/calendar", body=CalendarDefinition, returns=CalendarDefinition)
+    def put_calendar(self, request, body):
+        """Set the working calendar that time limits count on."""
+        calendar = WorkCalendar.from_document(body)
         self.store.save_calendar(calendar)
         return json_response(calendar.to_document())
 
-    @http("GET", "/calendar")
+    @http("GET", "/calendar", returns=CalendarDefinition)
     def get_calendar(self, request):
+        """The working calendar: time zone, weekend, working hours, holidays, make-up days."""
         return json_response(self.store.calendar().to_document())
 
     # Dispatches
 
-    @http("GET", "/dispatches/<petition_id>")
+    @http("GET", "/dispatches/<petition_id>", returns=Dispatches)
     def get_dispatches(self, request, petition_id):
+        """Every dispatch round of a petition, each with its explanation and clocks."""
         records = self.store.dispatches_of(petition_id)
         if not records:
             raise NotFound(f"Petition {petition_id!r} has not been dispatched (yet).")
         return json_response({"petition_id": petition_id,
                               "rounds": Dispatch(many=True).dump(records)})
 
-    @http("POST", "/dispatches/<petition_id>/extension-request")
-    def request_extension(self, request, petition_id):
-        body = load_json(request, ExtensionRequest())
+    @http("POST", "/dispatches/<petition_id>/extension-request", body=ExtensionRequest,
+          returns=Dispatch)
+    def request_extension(self, request, petition_id, body):
+        """The handler asks for more time (延期申请)."""
         return self._change_latest(petition_id, partial(dispatcher.request_extension, body))
 
-    @http("POST", "/dispatches/<petition_id>/extension-decision")
-    def decide_extension(self, request, petition_id):
-        body = load_json(request, ExtensionDecision())
+    @http("POST", "/dispatches/<petition_id>/extension-decision", body=ExtensionDecision,
+          returns=Dispatch)
+    def decide_extension(self, request, petition_id, body):
+        """The dispatch centre grants or refuses the extension."""
         return self._change_latest(petition_id, partial(dispatcher.decide_extension, body))
 
-    @http("GET", "/arbitrations")
+    @http("GET", "/arbitrations", returns=AwaitingRuling)
     def list_arbitrations(self, request):
+        """Orders returned too often, awaiting the dispatch centre's ruling."""
         return json_response({"awaiting_ruling": Dispatch(many=True).dump(
             self.store.awaiting_ruling())})
 
-    @http("POST", "/arbitrations/<petition_id>")
-    def rule(self, request, petition_id):
-        ruling = load_json(request, Ruling())
+    @http("POST", "/arbitrations/<petition_id>", body=Ruling, returns=Dispatch)
+    def rule(self, request, petition_id, body):
+        """The ruling on an order returned too often: final, it cannot be returned again."""
+        ruling = body
         record = self._latest(petition_id)
         grid = self._grid(record["grid_id"])
         saved = self.store.change_dispatch(record["_id"], partial(

@@ -105,7 +105,7 @@ class GridStore(MongoStore):
     # Rules, calendar and teams
 
     def rules(self):
-        doc = self.db.dispatch_rules.find_one({"_id": "current"})
+        doc = self.db.dispatch_rules.find_one({"_id": "current"}, {"_id": 0})
         return doc or {"revision": 0, "rules": []}
 
     def replace_rules(self, rules):

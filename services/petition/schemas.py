@@ -3,7 +3,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from services.petition import domain, proposals
 from services.petition.categories import DATATYPES
 from shared.catalogue import RETURN_REASONS, Location
-from shared.schemas import Strict
+from shared.schemas import Query, Strict
 
 ID = validate.Length(min=1, max=64)
 ACTOR = fields.String(required=True, validate=ID,
@@ -106,7 +106,7 @@ class CategoryDefinition(Strict):
     attributes = fields.List(fields.Nested(AttributeDefinition), load_default=list)
 
 
-class StaffQuery(Strict):
+class StaffQuery(Query):
     grid_id = fields.String(validate=ID)
     community_id = fields.String(validate=ID)
     state = fields.String(validate=validate.OneOf(domain.STATES))
@@ -325,3 +325,111 @@ class PublicProposal(Schema):
     outcome = fields.String(allow_none=True)
     concluded_at = fields.String(allow_none=True)
     history = fields.List(fields.Nested(HistoryEntry))
+
+
+# Answers that wrap the views above
+
+class Timeline(Schema):
+    petition_id = fields.String(required=True)
+    state = fields.String(required=True)
+    timeline = fields.List(fields.Nested(TimelineEntry), required=True)
+
+
+class StaffPage(Schema):
+    petitions = fields.List(fields.Nested(StaffPetition), required=True)
+    next_cursor = fields.String(allow_none=True, required=True, metadata={
+        "description": "Pass as ?cursor= for the next page; null on the last page."})
+
+
+class MapPage(Schema):
+    grid_id = fields.String(required=True)
+    petitions = fields.List(fields.Nested(MapPetition), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class GridName(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    community_id = fields.String(required=True)
+
+
+class Grids(Schema):
+    grids = fields.List(fields.Nested(GridName), required=True)
+
+
+class Categories(Schema):
+    categories = fields.List(fields.Nested(Category), required=True)
+
+
+class ProposalQuery(Query):
+    community_id = fields.String(validate=ID)
+
+
+class TrackedWork(Schema):
+    petition_id = fields.String(required=True)
+    category = fields.String(required=True)
+    state = fields.String(required=True)
+
+
+class ProposalView(PublicProposal):
+    work = fields.List(fields.Nested(TrackedWork), required=True, metadata={
+        "description": "Petitions raised as the work of an adopted proposal."})
+
+
+class Proposals(Schema):
+    proposals = fields.List(fields.Nested(PublicProposal), required=True)
+
+
+# Open311 GeoReport v2 answers, in the spec's field names
+
+class Open311Error(Schema):
+    code = fields.Integer(required=True)
+    description = fields.String(required=True)
+
+
+class Open311Service(Schema):
+    service_code = fields.String(required=True)
+    service_name = fields.String(required=True)
+    description = fields.String(allow_none=True)
+    metadata = fields.Boolean(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(["realtime", "batch",
+                                                                  "blackbox"]))
+    keywords = fields.String(allow_none=True)
+    group = fields.String(allow_none=True)
+
+
+class Open311Definition(Schema):
+    service_code = fields.String(required=True)
+    attributes = fields.List(fields.Dict(), required=True)
+
+
+class Open311Request(Schema):
+    service_request_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["open", "closed"]))
+    status_notes = fields.String(allow_none=True)
+    service_name = fields.String(allow_none=True)
+    service_code = fields.String(required=True)
+    description = fields.String(allow_none=True)
+    agency_responsible = fields.String(allow_none=True)
+    service_notice = fields.String(allow_none=True)
+    requested_datetime = fields.String(allow_none=True)
+    updated_datetime = fields.String(allow_none=True)
+    expected_datetime = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    address_id = fields.String(allow_none=True)
+    zipcode = fields.String(allow_none=True)
+    lat = fields.Float(required=True)
+    long = fields.Float(required=True)
+    media_url = fields.String(allow_none=True)
+
+
+class Open311Created(Schema):
+    service_request_id = fields.String(required=True)
+    token = fields.String(allow_none=True)
+    service_notice = fields.String(allow_none=True)
+    account_id = fields.String(allow_none=True)
+
+
+class Open311Token(Schema):
+    service_request_id = fields.String(required=True)
+    token = fields.String(required=True)

@@ -32,37 +32,52 @@ from nameko.dependency_providers import Config
 from services.petition import categories, domain, open311, proposals
 from services.petition.schemas import (
     AssemblyVote,
+    Categories,
     Category,
     CategoryDefinition,
     ConcludeNotice,
     FollowUp,
+    Grids,
+    MapPage,
     MapPetition,
     Merge,
     Objection,
+    Open311Created,
+    Open311Definition,
+    Open311Error,
+    Open311Request,
+    Open311Service,
+    Open311Token,
+    ProposalQuery,
+    Proposals,
+    ProposalView,
     PublicPetition,
     PublicProposal,
     RaisePetition,
     Return,
     ReviewProposal,
     StaffNote,
+    StaffPage,
     StaffPetition,
     StaffQuery,
     StaffReason,
     SubmitProposal,
+    Timeline,
     TimelineEntry,
 )
 from services.petition.store import PetitionStore
 from shared.consumers import subscribe
 from shared.errors import InvalidFields, NotFound
 from shared.events import now
-from shared.http import http, json_response, load_data, load_json, read_form
+from shared.http import ByPath, http, json_response, load_data, read_form
 from shared.outbox import OutboxRelay
 from shared.service import PlatformService
 from shared.storage import Storage
 from shared.timers import every
 
 OPEN311 = "/open311/v2"
-open311_http = partial(http, render_error=open311.render_error)
+open311_http = partial(http, render_error=open311.render_error,
+                       error_schema=Open311Error(many=True))
 
 # URL word -> (body schema, domain command, the command's leading arguments from the body)
 COMMANDS = {
@@ -80,6 +95,9 @@ COMMANDS = {
 }
 
 
+BODIES = ByPath("command", {word: schema for word, (schema, _, _) in COMMANDS.items()})
+
+
 class PetitionService(PlatformService):
     name = "petition"
 
@@ -89,81 +107,88 @@ class PetitionService(PlatformService):
 
     # Petitions
 
-    @http("POST", "/petitions")
-    def raise_petition(self, request):
-        petition = self._raise(load_json(request, RaisePetition()))
+    @http("POST", "/petitions", body=RaisePetition, returns=PublicPetition, status=201)
+    def raise_petition(self, request, body):
+        """Raise a petition: what, where, and who to answer (kept private)."""
+        petition = self._raise(body)
         return json_response(PublicPetition().dump(petition), status=201,
                              headers={"Location": f"/petitions/{petition['_id']}"})
 
-    @http("GET", "/petitions/<petition_id>")
+    @http("GET", "/petitions/<petition_id>", returns=PublicPetition)
     def get_petition(self, request, petition_id):
+        """The public view of a petition: no contact details."""
         return json_response(PublicPetition().dump(self._petition(petition_id)))
 
-    @http("GET", "/petitions/<petition_id>/timeline")
+    @http("GET", "/petitions/<petition_id>/timeline", returns=Timeline)
     def get_timeline(self, request, petition_id):
+        """Every step of a petition, with time, actor, event id and a sentence."""
         petition = self._petition(petition_id)
         return json_response({"petition_id": petition_id, "state": petition["state"],
                               "timeline": TimelineEntry(many=True).dump(domain.timeline(petition))})
 
-    @http("POST", "/petitions/<petition_id>/<command>")
-    def command(self, request, petition_id, command):
-        if command not in COMMANDS:
-            raise NotFound(f"There is no command {command!r}; use one of "
-                           f"{', '.join([*COMMANDS, 'merge'])}.")
-        schema, decide, arguments = COMMANDS[command]
-        body = load_json(request, schema())
+    @http("POST", "/petitions/<petition_id>/<command>", body=BODIES, returns=StaffPetition)
+    def command(self, request, petition_id, command, body):
+        """A step of the lifecycle; a step the petition's state does not allow is a 409."""
+        _, decide, arguments = COMMANDS[command]
         self._petition(petition_id)
         petition = self.store.change(petition_id, partial(
             decide, *arguments(body), now(), self.correlation_id))
         return json_response(StaffPetition().dump(petition))
 
-    @http("POST", "/petitions/<petition_id>/merge")
-    def merge(self, request, petition_id):
-        body = load_json(request, Merge())
+    @http("POST", "/petitions/<petition_id>/merge", body=Merge, returns=StaffPetition)
+    def merge(self, request, petition_id, body):
+        """Merge a petition into another as its duplicate; it closes with the other."""
         self._petition(petition_id)
         petition = self.store.change(petition_id, partial(
             domain.merge, self.store.get(body["into"]), body["actor"], body["reason"], now(),
             self.correlation_id))
         return json_response(StaffPetition().dump(petition))
 
-    @http("GET", "/staff/petitions")
-    def query_petitions(self, request):
-        filters = load_data(StaffQuery(), request.args.to_dict())
-        page, cursor = self.store.query(filters, now())
+    @http("GET", "/staff/petitions", query=StaffQuery, returns=StaffPage)
+    def query_petitions(self, request, query):
+        """Petitions by grid, community, state, category, channel, dates or overdue,
+        newest first; pass next_cursor back as cursor for the next page."""
+        page, cursor = self.store.query(query, now())
         return json_response({"petitions": StaffPetition(many=True).dump(page),
                               "next_cursor": cursor})
 
-    @http("GET", "/staff/petitions/<petition_id>")
+    @http("GET", "/staff/petitions/<petition_id>", returns=StaffPetition)
     def get_staff_view(self, request, petition_id):
+        """The staff view; contact details are shown only to roles that contact residents."""
         role = request.headers.get("X-Staff-Role")
         return json_response(StaffPetition(role=role).dump(self._petition(petition_id)))
 
-    @http("GET", "/grids")
+    @http("GET", "/grids", returns=Grids)
     def list_grids(self, request):
+        """The grids a petition may name."""
         return json_response({"grids": [{"id": g["_id"], "name": g["name"],
                                          "community_id": g["community_id"]}
                                         for g in self.store.grids()]})
 
-    @http("GET", "/grids/<grid_id>/petitions")
-    def grid_map(self, request, grid_id):
-        filters = load_data(StaffQuery(only=("limit", "cursor")), request.args.to_dict())
-        page, cursor = self.store.query({**filters, "grid_id": grid_id}, now())
+    @http("GET", "/grids/<grid_id>/petitions", query=StaffQuery(only=("limit", "cursor")),
+          returns=MapPage)
+    def grid_map(self, request, grid_id, query):
+        """The public map of a grid: anonymised, located to about 100 m."""
+        page, cursor = self.store.query({**query, "grid_id": grid_id}, now())
         return json_response({"grid_id": grid_id, "petitions": MapPetition(many=True).dump(page),
                               "next_cursor": cursor})
 
     # Categories
 
-    @http("GET", "/categories")
+    @http("GET", "/categories", returns=Categories)
     def list_categories(self, request):
+        """The categories, and the extra fields each asks for."""
         return json_response({"categories": self._categories_view(self.store.categories())})
 
-    @http("GET", "/categories/<code>")
+    @http("GET", "/categories/<code>", returns=Category)
     def get_category(self, request, code):
+        """One category and the extra fields it asks for."""
         return json_response(self._categories_view([self._category(code)])[0])
 
-    @http("PUT", "/categories/<code>")
-    def put_category(self, request, code):
-        category = {"_id": code, **load_json(request, CategoryDefinition())}
+    @http("PUT", "/categories/<code>", body=CategoryDefinition, returns=Category)
+    def put_category(self, request, code, body):
+        """Define or change a category."""
+        category = {"_id": code, **body}
         categories.check_definition(category)
         self.store.save_category(category)
         return json_response(self._categories_view([category])[0])
@@ -172,30 +197,46 @@ class PetitionService(PlatformService):
 
     @open311_http("GET", f"{OPEN311}/discovery.json")
     def open311_discovery(self, request):
+        """GeoReport v2 discovery: where the endpoint is and what it speaks."""
         return json_response(open311.discovery(request.host_url.rstrip("/") + OPEN311,
                                                self._jurisdiction(), self.config.get(
                                                    "OPEN311_CONTACT", "the city's 12345 centre")))
 
-    @open311_http("GET", f"{OPEN311}/services.json")
+    @open311_http("GET", f"{OPEN311}/services.json", returns=Open311Service(many=True))
     def open311_services(self, request):
+        """GeoReport v2 service list: our categories (optional ?jurisdiction_id=)."""
         open311.check_jurisdiction(request.args, self._jurisdiction())
         return json_response([open311.service(c) for c in self.store.categories()])
 
-    @open311_http("GET", f"{OPEN311}/services/<code>.json")
+    @open311_http("GET", f"{OPEN311}/services/<code>.json", returns=Open311Definition)
     def open311_service_definition(self, request, code):
+        """GeoReport v2 service definition: a category's extra fields as attributes."""
         open311.check_jurisdiction(request.args, self._jurisdiction())
         return json_response(open311.service_definition(self._category(code)))
 
-    @open311_http("POST", f"{OPEN311}/requests.json")
+    @open311_http("POST", f"{OPEN311}/requests.json", returns=Open311Created(many=True),
+                  status=201)
     def open311_post_request(self, request):
+        """GeoReport v2 POST service request, form-encoded as the spec has it.
+
+        Fields: service_code, lat and long (or address_id, a grid id), address_string,
+        description, media_url, first_name, last_name, phone, email, and
+        attribute[code]=value (attribute[code][]=value for lists).
+        """
         form = read_form(request)
         open311.check_jurisdiction(form, self._jurisdiction())
         request = open311.petition_request(form, self._inside_grid)
         petition = self._raise(load_data(RaisePetition(), request))
         return json_response(open311.created(petition), status=201)
 
-    @open311_http("GET", f"{OPEN311}/requests.json")
+    @open311_http("GET", f"{OPEN311}/requests.json", returns=Open311Request(many=True))
     def open311_requests(self, request):
+        """GeoReport v2 GET service requests.
+
+        Filters as the spec has them: service_request_id (comma-separated), service_code,
+        start_date, end_date (W3C date-times; the last 90 days by default), status
+        (open, closed); at most 1,000 requests.
+        """
         open311.check_jurisdiction(request.args, self._jurisdiction())
         criteria = open311.query(request.args, now())
         found = self.store.open311_requests(criteria, open311.MAX_RESULTS)
@@ -203,13 +244,16 @@ class PetitionService(PlatformService):
         return json_response([self._service_request(p) for p in found
                               if wanted is None or (open311.status_of(p["state"]) == "closed") == wanted])
 
-    @open311_http("GET", f"{OPEN311}/requests/<petition_id>.json")
+    @open311_http("GET", f"{OPEN311}/requests/<petition_id>.json",
+                  returns=Open311Request(many=True))
     def open311_request(self, request, petition_id):
+        """GeoReport v2 GET one service request."""
         open311.check_jurisdiction(request.args, self._jurisdiction())
         return json_response([self._service_request(self._petition(petition_id))])
 
-    @open311_http("GET", f"{OPEN311}/tokens/<token>.json")
+    @open311_http("GET", f"{OPEN311}/tokens/<token>.json", returns=Open311Token(many=True))
     def open311_token(self, request, token):
+        """GeoReport v2 token: the service request id a POST's token stands for."""
         found = self.store.by_token(token)
         if found is None:
             raise NotFound(f"No request has token {token!r}; use the token POST requests.json gave.")
@@ -217,44 +261,47 @@ class PetitionService(PlatformService):
 
     # Resident proposals (居民议案)
 
-    @http("POST", "/proposals")
-    def submit_proposal(self, request):
-        proposal, events = proposals.submit(proposals.new_proposal_id(),
-                                            load_json(request, SubmitProposal()), now(),
+    @http("POST", "/proposals", body=SubmitProposal, returns=ProposalView, status=201)
+    def submit_proposal(self, request, body):
+        """Submit a residents' proposal (居民议案) for the branch to review."""
+        proposal, events = proposals.submit(proposals.new_proposal_id(), body, now(),
                                             self.correlation_id)
         self.store.add_proposal(proposal, events)
         return json_response(self._proposal_view(proposal), status=201,
                              headers={"Location": f"/proposals/{proposal['_id']}"})
 
-    @http("GET", "/proposals")
-    def list_proposals(self, request):
-        found = self.store.proposals_of(request.args.get("community_id"))
+    @http("GET", "/proposals", query=ProposalQuery, returns=Proposals)
+    def list_proposals(self, request, query):
+        """Proposals, all public, of one community or all."""
+        found = self.store.proposals_of(query.get("community_id"))
         return json_response({"proposals": PublicProposal(many=True).dump(found)})
 
-    @http("GET", "/proposals/<proposal_id>")
+    @http("GET", "/proposals/<proposal_id>", returns=ProposalView)
     def get_proposal(self, request, proposal_id):
+        """A proposal with its review, votes, notice, objections and tracked work."""
         return json_response(self._proposal_view(self._proposal(proposal_id)))
 
-    @http("POST", "/proposals/<proposal_id>/review")
-    def review_proposal(self, request, proposal_id):
-        return self._change_proposal(proposal_id, partial(
-            proposals.review, load_json(request, ReviewProposal())))
+    @http("POST", "/proposals/<proposal_id>/review", body=ReviewProposal, returns=ProposalView)
+    def review_proposal(self, request, proposal_id, body):
+        """The branch's review: put to the assembly, or rejected after consulting residents."""
+        return self._change_proposal(proposal_id, partial(proposals.review, body))
 
-    @http("POST", "/proposals/<proposal_id>/vote")
-    def vote_on_proposal(self, request, proposal_id):
+    @http("POST", "/proposals/<proposal_id>/vote", body=AssemblyVote, returns=ProposalView)
+    def vote_on_proposal(self, request, proposal_id, body):
+        """The assembly's vote, with quorum and majority as configured."""
         return self._change_proposal(proposal_id, partial(
-            proposals.vote, load_json(request, AssemblyVote()),
-            proposals.AssemblyRules.from_config(self.config)))
+            proposals.vote, body, proposals.AssemblyRules.from_config(self.config)))
 
-    @http("POST", "/proposals/<proposal_id>/objections")
-    def object_to_proposal(self, request, proposal_id):
-        return self._change_proposal(proposal_id, partial(
-            proposals.object_to, load_json(request, Objection())))
+    @http("POST", "/proposals/<proposal_id>/objections", body=Objection, returns=ProposalView)
+    def object_to_proposal(self, request, proposal_id, body):
+        """A resident's objection while the result is on public notice."""
+        return self._change_proposal(proposal_id, partial(proposals.object_to, body))
 
-    @http("POST", "/proposals/<proposal_id>/conclude")
-    def conclude_proposal(self, request, proposal_id):
-        return self._change_proposal(proposal_id, partial(
-            proposals.conclude, load_json(request, ConcludeNotice())))
+    @http("POST", "/proposals/<proposal_id>/conclude", body=ConcludeNotice,
+          returns=ProposalView)
+    def conclude_proposal(self, request, proposal_id, body):
+        """After the notice: answer every objection and conclude."""
+        return self._change_proposal(proposal_id, partial(proposals.conclude, body))
 
     # Following the other services, and itself
 

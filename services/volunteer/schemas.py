@@ -1,6 +1,6 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared.schemas import Strict
+from shared.schemas import Query, Strict
 
 ID = validate.Length(min=1, max=64)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -126,11 +126,25 @@ class PointsRules(Strict):
     urgent_bonus = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
 
 
-class LedgerQuery(Strict):
+class LedgerQuery(Query):
     unit = fields.String(load_default="hours", validate=validate.OneOf(("hours", "points")))
     grid_id = fields.String(validate=ID)
     community_id = fields.String(validate=ID)
     since = fields.AwareDateTime(format="iso")
+
+
+class TaskQuery(Query):
+    volunteer_id = fields.String(validate=ID, metadata={
+        "description": "The open tasks this volunteer may claim."})
+    team_id = fields.String(validate=ID, metadata={"description": "A team's tasks."})
+    status = fields.String(validate=validate.OneOf(
+        ("open", "claimed", "submitted", "completed", "cancelled")))
+
+    @validates_schema
+    def says_whose(self, data, **kwargs):
+        if not data.get("volunteer_id") and not data.get("team_id"):
+            raise ValidationError("Give ?volunteer_id= for the tasks a volunteer may claim, "
+                                  "or ?team_id=.", field_name="volunteer_id")
 
 
 class Task(Schema):
@@ -171,3 +185,7 @@ class VolunteerView(Schema):
     party_member = fields.Boolean()
     branch_id = fields.String()
     open_claims = fields.Integer()
+
+
+class Tasks(Schema):
+    tasks = fields.List(fields.Nested(Task), required=True)

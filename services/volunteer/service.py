@@ -43,6 +43,8 @@ from services.volunteer.schemas import (
     Release,
     Report,
     Task,
+    TaskQuery,
+    Tasks,
     Team,
     Verification,
     Volunteer,
@@ -50,9 +52,9 @@ from services.volunteer.schemas import (
 )
 from services.volunteer.store import VolunteerStore
 from shared.consumers import subscribe
-from shared.errors import Conflict, InvalidFields, NotFound
+from shared.errors import Conflict, NotFound
 from shared.events import now
-from shared.http import http, json_response, load_data, load_json
+from shared.http import http, json_response
 from shared.outbox import OutboxRelay
 from shared.service import PlatformService
 from shared.storage import Storage, captured
@@ -69,31 +71,35 @@ class VolunteerService(PlatformService):
 
     # People and teams
 
-    @http("PUT", "/volunteers/<volunteer_id>")
-    def put_volunteer(self, request, volunteer_id):
-        record = people.volunteer_record(volunteer_id, load_json(request, Volunteer()))
+    @http("PUT", "/volunteers/<volunteer_id>", body=Volunteer, returns=VolunteerView)
+    def put_volunteer(self, request, volunteer_id, body):
+        """Register a volunteer, or update one."""
+        record = people.volunteer_record(volunteer_id, body)
         self.store.save_volunteer(volunteer_id, record)
         return json_response(VolunteerView().dump(self.store.volunteer(volunteer_id)))
 
-    @http("GET", "/volunteers/<volunteer_id>")
+    @http("GET", "/volunteers/<volunteer_id>", returns=VolunteerView)
     def get_volunteer(self, request, volunteer_id):
+        """A volunteer, without their phone number."""
         return json_response(VolunteerView().dump(self._volunteer(volunteer_id)))
 
-    @http("POST", "/volunteers/<volunteer_id>/reports")
-    def report(self, request, volunteer_id):
+    @http("POST", "/volunteers/<volunteer_id>/reports", body=Report, status=201)
+    def report(self, request, volunteer_id, body):
+        """A party member reports to the community they live in (报到)."""
         record, events = people.report_to_community(
-            uuid.uuid4().hex, self._volunteer(volunteer_id), load_json(request, Report()), now(),
-            self.correlation_id)
+            uuid.uuid4().hex, self._volunteer(volunteer_id), body, now(), self.correlation_id)
         self.store.add_report(record, events)
         return json_response({"id": record.pop("_id"), **record}, status=201)
 
     @http("GET", "/communities/<community_id>/figures")
     def community_figures(self, request, community_id):
+        """Volunteers, party members who reported, and work done in a community."""
         return json_response({"community_id": community_id, **self.store.figures(community_id)})
 
-    @http("PUT", "/teams/<team_id>")
-    def put_team(self, request, team_id):
-        team = load_json(request, Team())
+    @http("PUT", "/teams/<team_id>", body=Team)
+    def put_team(self, request, team_id, body):
+        """Register a volunteer team: leader, members, skills."""
+        team = body
         people.check_team(team, self.store.known_volunteers(team["members"]))
         self.store.save_team(team_id, partial(people.register_team, team_id,
                                               {**team, "roles": {}}, self.correlation_id))
@@ -101,31 +107,32 @@ class VolunteerService(PlatformService):
 
     @http("GET", "/teams/<team_id>/notices")
     def team_notices(self, request, team_id):
+        """What the team leader is told, such as claims that lapsed."""
         return json_response({"team_id": team_id, "notices": self.store.notices_for(team_id)})
 
     # Tasks
 
-    @http("GET", "/tasks")
-    def list_tasks(self, request):
-        if volunteer_id := request.args.get("volunteer_id"):
+    @http("GET", "/tasks", query=TaskQuery, returns=Tasks)
+    def list_tasks(self, request, query):
+        """The open tasks a volunteer may claim (?volunteer_id=), or a team's (?team_id=)."""
+        if volunteer_id := query.get("volunteer_id"):
             volunteer, today = self._volunteer(volunteer_id), now().date()
             teams = {t["_id"]: t for t in self.store.teams_of(volunteer_id)}
             tasks = [t for t in self.store.find_tasks(teams, "open")
                      if not domain.why_not_eligible(volunteer, teams[t["team_id"]], t, today)]
-        elif team_id := request.args.get("team_id"):
-            tasks = self.store.find_tasks([team_id], request.args.get("status"))
         else:
-            raise InvalidFields("Say whose tasks to list.", fields={"volunteer_id": [
-                "Give ?volunteer_id= for the tasks a volunteer may claim, or ?team_id=."]})
+            tasks = self.store.find_tasks([query["team_id"]], query.get("status"))
         return json_response({"tasks": Task(many=True).dump(tasks)})
 
-    @http("GET", "/tasks/<task_id>")
+    @http("GET", "/tasks/<task_id>", returns=Task)
     def get_task(self, request, task_id):
+        """A task: its places, claims, report and verifications."""
         return json_response(Task().dump(self._task(task_id)))
 
-    @http("POST", "/tasks/<task_id>/claim")
-    def claim(self, request, task_id):
-        volunteer_id = load_json(request, Claim())["volunteer_id"]
+    @http("POST", "/tasks/<task_id>/claim", body=Claim, returns=Task)
+    def claim(self, request, task_id, body):
+        """Claim a place on a task, if the volunteer is eligible and a place is free."""
+        volunteer_id = body["volunteer_id"]
         team = self.store.team(self._task(task_id)["team_id"])
         policy = self._policy()
         volunteer = self.store.reserve_claim(self._volunteer(volunteer_id)["_id"],
@@ -141,31 +148,31 @@ class VolunteerService(PlatformService):
             raise
         return json_response(Task().dump(task))
 
-    @http("POST", "/tasks/<task_id>/release")
-    def release(self, request, task_id):
-        body = load_json(request, Release())
+    @http("POST", "/tasks/<task_id>/release", body=Release, returns=Task)
+    def release(self, request, task_id, body):
+        """Give a claimed place back."""
         task = self._change(task_id, partial(domain.release, body["volunteer_id"], body["reason"],
                                              now(), self.correlation_id))
         self.store.free_claim(body["volunteer_id"])
         return json_response(Task().dump(task))
 
-    @http("POST", "/tasks/<task_id>/progress")
-    def progress(self, request, task_id):
-        body = load_json(request, Progress())
+    @http("POST", "/tasks/<task_id>/progress", body=Progress, returns=Task)
+    def progress(self, request, task_id, body):
+        """Report progress, which keeps a claim from lapsing."""
         return json_response(Task().dump(self._change(task_id, partial(
             domain.report_progress, body["volunteer_id"], body["note"], now(), self._policy(),
             self.correlation_id))))
 
-    @http("POST", "/tasks/<task_id>/complete")
-    def complete(self, request, task_id):
-        report = load_json(request, Completion())
+    @http("POST", "/tasks/<task_id>/complete", body=Completion, returns=Task)
+    def complete(self, request, task_id, body):
+        """Submit the work as done, with hours, cost and photos, for verification."""
         return json_response(Task().dump(self._change(task_id, partial(
-            domain.submit, report, now(), self.correlation_id))))
+            domain.submit, body, now(), self.correlation_id))))
 
-    @http("POST", "/tasks/<task_id>/verify")
-    def verify(self, request, task_id):
-        verdict = load_json(request, Verification())
-        task = self._change(task_id, partial(domain.verify, verdict, now(), self.correlation_id))
+    @http("POST", "/tasks/<task_id>/verify", body=Verification, returns=Task)
+    def verify(self, request, task_id, body):
+        """The team leader (or grid) approves the work, or sends it back."""
+        task = self._change(task_id, partial(domain.verify, body, now(), self.correlation_id))
         if task["status"] == "completed":
             for volunteer_id in task["claimant_ids"]:
                 self.store.free_claim(volunteer_id)
@@ -173,30 +180,33 @@ class VolunteerService(PlatformService):
 
     # The morality bank
 
-    @http("PUT", "/bank/branches/<branch_id>")
-    def put_branch(self, request, branch_id):
-        self.ledger.save_branch(branch_id, load_json(request, Branch()))
+    @http("PUT", "/bank/branches/<branch_id>", body=Branch)
+    def put_branch(self, request, branch_id, body):
+        """Open or rename a morality bank branch (储蓄所)."""
+        self.ledger.save_branch(branch_id, body)
         return json_response({"id": branch_id, **self.ledger.branch(branch_id)})
 
-    @http("GET", "/bank/branches/<branch_id>/statement")
-    def branch_statement(self, request, branch_id):
-        unit = load_data(LedgerQuery(only=("unit",)), request.args.to_dict())["unit"]
-        return json_response(self.ledger.branch_statement(branch_id, unit))
+    @http("GET", "/bank/branches/<branch_id>/statement", query=LedgerQuery(only=("unit",)))
+    def branch_statement(self, request, branch_id, query):
+        """A branch's deposits, donations and redemptions, in hours or points."""
+        return json_response(self.ledger.branch_statement(branch_id, query["unit"]))
 
-    @http("PUT", "/bank/catalogue/<item_id>")
-    def put_item(self, request, item_id):
-        item = load_json(request, CatalogueItem())
+    @http("PUT", "/bank/catalogue/<item_id>", body=CatalogueItem)
+    def put_item(self, request, item_id, body):
+        """Offer something hours can be redeemed for, at a price in hours."""
+        item = body
         self.ledger.save_item(item_id, {"name": item["name"], "active": item["active"],
                                         "price_minutes": bank.minutes(item["price_hours"])})
         return json_response({"id": item_id, **self.ledger.item(item_id)})
 
     @http("GET", "/bank/catalogue")
     def list_items(self, request):
+        """What hours can be redeemed for."""
         return json_response({"items": self.ledger.items(active_only=True)})
 
-    @http("POST", "/bank/donations")
-    def donate(self, request):
-        body = load_json(request, Donation())
+    @http("POST", "/bank/donations", body=Donation, status=201)
+    def donate(self, request, body):
+        """Give hours to another member; the request_id makes it happen once."""
         giver = self._volunteer(body["from_volunteer_id"])
         receiver = self._volunteer(body["to_volunteer_id"])
         posted = self.ledger.post_debit(
@@ -206,9 +216,9 @@ class VolunteerService(PlatformService):
                                         memo=body["memo"]))
         return json_response(posted, status=201)
 
-    @http("POST", "/bank/redemptions")
-    def redeem(self, request):
-        body = load_json(request, Redemption())
+    @http("POST", "/bank/redemptions", body=Redemption, status=201)
+    def redeem(self, request, body):
+        """Spend hours on a catalogue item; the request_id makes it happen once."""
         member = self._volunteer(body["volunteer_id"])
         item = self.ledger.item(body["item_id"])
         if item is None:
@@ -220,9 +230,10 @@ class VolunteerService(PlatformService):
                                                     body["quantity"], balance, now()))
         return json_response(posted, status=201)
 
-    @http("GET", "/bank/members/<volunteer_id>")
-    def member_statement(self, request, volunteer_id):
-        unit = load_data(LedgerQuery(only=("unit",)), request.args.to_dict())["unit"]
+    @http("GET", "/bank/members/<volunteer_id>", query=LedgerQuery(only=("unit",)))
+    def member_statement(self, request, volunteer_id, query):
+        """A member's balance and statement, in hours or points."""
+        unit = query["unit"]
         account = bank.member_account(self._volunteer(volunteer_id)["_id"])
         lines = bank.statement(self.ledger.postings(account, unit))
         balance = self.ledger.balance(account, unit)
@@ -232,26 +243,29 @@ class VolunteerService(PlatformService):
         return json_response({"volunteer_id": volunteer_id, "unit": unit, **shown,
                               "lines": lines})
 
-    @http("GET", "/bank/leaderboard")
-    def leaderboard(self, request):
-        query = load_data(LedgerQuery(), request.args.to_dict())
+    @http("GET", "/bank/leaderboard", query=LedgerQuery)
+    def leaderboard(self, request, query):
+        """The members with the most hours or points, in a grid or community, since a date."""
         return json_response({**{k: v for k, v in query.items() if k != "since"},
                               "leaders": self.ledger.leaderboard(
                                   query["unit"], grid_id=query.get("grid_id"),
                                   community_id=query.get("community_id"),
                                   since=query.get("since"))})
 
-    @http("PUT", "/bank/points-rules")
-    def put_points_rules(self, request):
-        revision = self.ledger.replace_points_rules(load_json(request, PointsRules()))
+    @http("PUT", "/bank/points-rules", body=PointsRules)
+    def put_points_rules(self, request, body):
+        """Replace the rules that turn party members' hours into points."""
+        revision = self.ledger.replace_points_rules(body)
         return json_response({"revision": revision})
 
     @http("GET", "/bank/points-rules")
     def get_points_rules(self, request):
+        """The points rules in force."""
         return json_response(self.ledger.points_rules())
 
     @http("GET", "/bank/trial-balance")
     def trial_balance(self, request):
+        """Every unit of the ledger sums to zero: the proof it is whole."""
         return json_response(self.ledger.trial_balance())
 
     @subscribe("task.completed.v1")
