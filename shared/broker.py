@@ -6,10 +6,12 @@ Topology, all durable:
   = event type (nameko's convention, so outside subscribers can bind
   ``petition.#``);
 - per consumer handler a queue ``evt-<producer>-<type>--<service>.<method>``
-  (nameko's name for a pool handler) whose rejected messages go to
-  ``<queue>.retry``; that queue holds each message for ``RETRY_DELAY_MS`` and
-  then dead-letters it back to the handler's queue: a retry with a delay that
-  never blocks the messages behind it;
+  (nameko's name for a pool handler), and beside it retry queues
+  ``<queue>.retry.<n>``, one per step of the backoff: a message that failed is
+  published to the step's queue with the step's delay as its expiry, and on
+  expiry dead-lettered back to the handler's queue. Every message in one retry
+  queue waits as long, so none holds up another, and the handler's queue keeps
+  flowing meanwhile;
 - one ``dead-letters`` queue for messages that can never be handled, each with
   an ``x-reason`` header.
 """
@@ -23,7 +25,6 @@ from kombu import Connection, Exchange, Producer, Queue
 
 log = logging.getLogger(__name__)
 
-RETRY_DELAY_MS = 2000
 DEAD_LETTERS = "dead-letters"
 
 
@@ -41,21 +42,12 @@ def queue_name(producer, type, service, method):
 
 def consumer_queue(producer, type, service, method):
     name = queue_name(producer, type, service, method)
-    return Queue(
-        name, exchange=event_exchange(producer), routing_key=type, durable=True,
-        queue_arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": f"{name}.retry"},
-    )
+    return Queue(name, exchange=event_exchange(producer), routing_key=type, durable=True)
 
 
-def retry_queue(name):
-    return Queue(
-        f"{name}.retry", durable=True,
-        queue_arguments={
-            "x-message-ttl": RETRY_DELAY_MS,
-            "x-dead-letter-exchange": "",
-            "x-dead-letter-routing-key": name,
-        },
-    )
+def retry_queue(name, step):
+    return Queue(f"{name}.retry.{step}", durable=True, queue_arguments={
+        "x-dead-letter-exchange": "", "x-dead-letter-routing-key": name})
 
 
 def dead_letter_queue():
@@ -102,20 +94,20 @@ class Broker:
             entities.append(event_exchange(event_type.producer))
             for service, method in event_type.consumers:
                 queue = consumer_queue(event_type.producer, event_type.type, service, method)
-                entities += [queue, retry_queue(queue.name)]
+                entities.append(queue)
         self.declare(*entities)
 
     def publish(self, payload, exchange, routing_key, message_id, headers=None,
-                content_type="application/json", mandatory=True):
+                content_type="application/json", mandatory=True, expiration=None):
         """Publish persistently, wait for the broker's confirm; raise Unroutable if a
-        mandatory message is returned."""
+        mandatory message is returned. ``expiration`` is in seconds."""
         with self.lock:
             self.returned.clear()
             self._producer().publish(
                 payload, exchange=exchange, routing_key=routing_key,
                 content_type=content_type, content_encoding="utf-8",
                 delivery_mode=2, mandatory=mandatory, message_id=message_id,
-                headers=headers or {}, retry=False,
+                headers=headers or {}, retry=False, expiration=expiration,
             )
             if message_id in self.returned:
                 raise Unroutable(f"no queue is bound to {exchange}/{routing_key}")

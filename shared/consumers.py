@@ -7,9 +7,13 @@ catalogue. What happens to each message:
 - handled: acked;
 - invalid (not JSON, fails the envelope or its schema, wrong type): logged
   once with the reason, parked in ``dead-letters``, acked; the consumer goes on;
-- the handler raised: rejected into the queue's retry queue, back after a
-  delay; after ``MAX_ATTEMPTS`` it is dead-lettered with the last error. A
-  handler's failure therefore never silently acks the event away.
+- the handler raised: sent back after a delay that grows with each attempt
+  (``EVENT_RETRY_DELAYS``, seconds, default 1, 5, 30, 120, 600), while the
+  messages behind it go on. After ``MAX_ATTEMPTS`` it is dead-lettered with the
+  last error, unless the failure is an outage (the database or broker
+  unreachable): that is retried at the longest delay until it ends, because
+  nothing is wrong with the message. A handler's failure therefore never
+  silently acks the event away.
 """
 
 import logging
@@ -17,6 +21,7 @@ from functools import partial
 
 from nameko.exceptions import ConfigurationError, ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
+from pymongo.errors import ConnectionFailure
 
 from shared.broker import Broker, consumer_queue, dead_letter_queue, retry_queue
 from shared.catalogue import CATALOGUE
@@ -26,6 +31,21 @@ from shared.observability import EVENT_DELIVERY, EVENTS_HANDLED
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+RETRY_DELAYS = (1, 5, 30, 120, 600)
+OUTAGES = (ConnectionFailure, ConnectionError)  # ConnectionError: sockets, and so kombu's
+
+
+def retry_delays(config):
+    """The backoff, in seconds, from EVENT_RETRY_DELAYS ("1,5,30,120,600")."""
+    configured = config.get("EVENT_RETRY_DELAYS")
+    if not configured:
+        return RETRY_DELAYS
+    return tuple(float(step) for step in str(configured).split(","))
+
+
+def retry_step(attempt, delays):
+    """Which step of the backoff follows the ``attempt``-th failure (counting from 1)."""
+    return min(attempt, len(delays)) - 1
 
 
 class SafeQueueConsumer(QueueConsumer):
@@ -57,7 +77,9 @@ class EventSubscriber(Consumer):
         producer = CATALOGUE.producer_of(self.event_type)
         self.queue = consumer_queue(producer, self.event_type, service, self.method_name)
         self.broker = Broker(self.container.config["AMQP_URI"])
-        self.broker.declare(self.queue.exchange, self.queue, retry_queue(self.queue.name),
+        self.delays = retry_delays(self.container.config)
+        self.broker.declare(self.queue.exchange, self.queue,
+                            *(retry_queue(self.queue.name, step) for step in range(len(self.delays))),
                             dead_letter_queue())
         super().setup()
 
@@ -83,13 +105,24 @@ class EventSubscriber(Consumer):
                 (now() - event.time).total_seconds())
         elif isinstance(exc_info[1], InvalidEvent):
             self.dead_letter(message, str(exc_info[1]))
-        elif attempts(message, self.queue.name) >= MAX_ATTEMPTS:
+        elif attempts(message) >= MAX_ATTEMPTS and not isinstance(exc_info[1], OUTAGES):
             self.dead_letter(message, f"gave up after {MAX_ATTEMPTS} attempts: {exc_info[1]!r}")
         else:
-            if message.channel.connection:
-                message.reject(requeue=False)
-            self.count("retried")
+            self.retry_later(message)
         return result, exc_info
+
+    def retry_later(self, message):
+        """Back on the handler's queue after the next step's delay; acked only once the
+        retry is safely with the broker, so a crash in between means a redelivery."""
+        attempt = attempts(message)
+        step = retry_step(attempt, self.delays)
+        self.broker.publish(message.body, "", retry_queue(self.queue.name, step).name,
+                            message.properties.get("message_id"),
+                            headers={**(message.headers or {}), "x-attempts": attempt},
+                            content_type=message.content_type or "application/json",
+                            expiration=self.delays[step])
+        self.queue_consumer.ack_message(message)
+        self.count("retried")
 
     def count(self, outcome):
         EVENTS_HANDLED.labels(self.event_type, self.method_name, outcome).inc()
@@ -103,12 +136,9 @@ class EventSubscriber(Consumer):
         self.count("dead_lettered")
 
 
-def attempts(message, queue):
-    """How many times this message has been handled, counting this one (from x-death)."""
-    deaths = (message.headers or {}).get("x-death") or []
-    rejected = sum(d.get("count", 0) for d in deaths
-                   if d.get("queue") == queue and d.get("reason") == "rejected")
-    return rejected + 1
+def attempts(message):
+    """How many times this message has been handled, counting this one."""
+    return int((message.headers or {}).get("x-attempts", 0)) + 1
 
 
 subscribe = EventSubscriber.decorator

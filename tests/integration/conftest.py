@@ -14,13 +14,16 @@ from shared.broker import Broker
 from shared.catalogue import CATALOGUE
 from tests.conftest import drop_databases, new_database_prefix, new_vhost
 
+# The backoff shortened, so a test of five failed attempts takes seconds, not minutes.
+FAST_RETRIES = "0.2,0.5,1"
+
 
 @pytest.fixture
 def isolated_config(infrastructure, mongo_client):
     vhost, uri = new_vhost(infrastructure)
     prefix = new_database_prefix()
     yield {"AMQP_URI": uri, "MONGO_URI": infrastructure["MONGO_URI"], "DATABASE_PREFIX": prefix,
-           "WEB_SERVER_ADDRESS": "127.0.0.1:0"}
+           "WEB_SERVER_ADDRESS": "127.0.0.1:0", "EVENT_RETRY_DELAYS": FAST_RETRIES}
     subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
     drop_databases(mongo_client, prefix)
 

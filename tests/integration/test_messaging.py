@@ -6,6 +6,7 @@ Real services run in nameko containers on the real broker and database.
 import json
 
 from kombu import Connection
+from pymongo.errors import AutoReconnect
 
 from services.funding import domain as funding
 from services.funding.service import FundingService
@@ -128,6 +129,51 @@ def test_a_handler_that_fails_for_a_while_is_retried_until_it_succeeds(
          timeout=30, what="the settlement after two failures")
     assert FlakyFunding.outages == 0
     assert dead_letters(isolated_config) == []
+
+
+def test_an_outage_outlasts_the_attempt_limit_and_is_retried_until_it_ends(
+        start_service, isolated_config, db_of, broker):
+    class UnreachableDatabase(FundingService):
+        outages = MAX_ATTEMPTS + 2
+
+        @subscribe("task.completed.v1")
+        def settle(self, event):
+            if UnreachableDatabase.outages:
+                UnreachableDatabase.outages -= 1
+                raise AutoReconnect("connection refused")
+            FundingService.settle(self, event)
+
+    start_service(UnreachableDatabase)
+    fund(db_of)
+    broker.publish_event(completed("T-P-9"))
+    poll(lambda: db_of("funding").transactions.find_one({"_id": "capture:P-9/1"}),
+         timeout=60, what="the settlement once the database is back")
+    assert dead_letters(isolated_config) == []
+
+
+def test_a_message_being_retried_does_not_hold_up_the_ones_behind_it(
+        start_service, isolated_config, db_of, broker):
+    attempts = []
+
+    class OneBadLine(FundingService):
+        @subscribe("task.completed.v1")
+        def settle(self, event):
+            if event.data["petition_id"] == "P-10":
+                attempts.append(event.id)
+                raise AutoReconnect("this line's shard is down")
+            FundingService.settle(self, event)
+
+    start_service(OneBadLine)
+    fund(db_of)
+    broker.publish_event(completed("T-P-10"))
+    poll(lambda: len(attempts) >= 2, what="the first retry of the failing message")
+    for n in range(11, 14):
+        broker.publish_event(completed(f"T-P-{n}"))
+    poll(lambda: db_of("funding").transactions.count_documents(
+        {"_id": {"$in": ["capture:P-11/1", "capture:P-12/1", "capture:P-13/1"]}}) == 3,
+        what="the messages behind the failing one")
+    assert db_of("funding").transactions.find_one({"_id": "capture:P-10/1"}) is None
+    assert poll(lambda: len(attempts) >= 3, what="the failing message, still retried")
 
 
 def test_a_handler_that_always_fails_is_dead_lettered_not_acked_away(

@@ -4,6 +4,7 @@ import pytest
 from marshmallow import ValidationError
 
 from shared.catalogue import CATALOGUE
+from shared.consumers import retry_delays, retry_step
 from shared.events import InvalidEvent, load_event, new_event
 
 DATA = {"task_id": "T-1", "petition_id": "P-1", "round": 1, "team_id": "t"}
@@ -65,3 +66,14 @@ def test_the_readme_event_catalogue_is_generated_from_the_catalogue():
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert table() in readme, "regenerate with: python -m tools.catalogue_doc"
+
+
+def test_a_failed_handler_backs_off_step_by_step_and_stays_at_the_longest_delay():
+    delays = (1, 5, 30)
+    assert [delays[retry_step(attempt, delays)] for attempt in range(1, 7)] == [1, 5, 30, 30,
+                                                                                  30, 30]
+
+
+def test_the_backoff_is_configured_in_seconds():
+    assert retry_delays({"EVENT_RETRY_DELAYS": "0.5,2,10"}) == (0.5, 2.0, 10.0)
+    assert retry_delays({}) == (1, 5, 30, 120, 600)
