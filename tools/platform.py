@@ -24,8 +24,12 @@ DEMO_PORTS = {"grid": 8001, "petition": 8002, "volunteer": 8003, "funding": 8004
 
 
 class Platform:
-    def __init__(self, env, ports, log_dir):
+    """``env`` for every service; ``service_env`` adds to it per service, as each pod has
+    its own Secret (``{"grid": {"AMQP_URI": ...}}``)."""
+
+    def __init__(self, env, ports, log_dir, service_env=None):
         self.env = env
+        self.service_env = service_env or {}
         self.ports = ports
         self.log_dir = Path(log_dir)
         self.processes = {}
@@ -38,8 +42,9 @@ class Platform:
         as a second Kubernetes replica would, and answers HTTP on the port 100 higher."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         name = service if instance == 1 else f"{service}#{instance}"
-        env = dict(os.environ, **self.env, PYTHONPATH=str(ROOT), PYTHONWARNINGS="ignore",
-                   WEB_SERVER_ADDRESS=self.url(service, instance).removeprefix("http://"))
+        env = {**os.environ, **self.env, **self.service_env.get(service, {}),
+               "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore",
+               "WEB_SERVER_ADDRESS": self.url(service, instance).removeprefix("http://")}
         with open(self.log_dir / f"{name}.log", "ab") as log:
             self.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", "nameko", "run", "--config", "deploy/nameko.yaml",
