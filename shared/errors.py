@@ -31,7 +31,23 @@ class Conflict(DomainError):
 
 
 class Forbidden(DomainError):
+    """A caller whose role or scope does not cover the request."""
+
     code = "forbidden"
+
+
+class Unauthenticated(DomainError):
+    """No token, or one that is expired, forged or signed by a retired key."""
+
+    code = "unauthenticated"
+
+
+class TooManyRequests(DomainError):
+    code = "too_many_requests"
+
+    def __init__(self, message, retry_after):
+        super().__init__(message, details={"retry_after_seconds": retry_after})
+        self.retry_after = retry_after
 
 
 class IllegalTransition(Conflict):

@@ -18,7 +18,8 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.wrappers import Response
 
-from shared import errors
+from shared import auth, errors
+from shared.guard import Guard
 from shared.observability import HTTP_LATENCY, HTTP_REQUESTS
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,11 @@ STATUS = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.Forbidden: 403,
+    errors.Unauthenticated: 401,
+    errors.TooManyRequests: 429,
 }
+# Answers to callers with a token are theirs alone: no shared cache keeps them.
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 
 class ErrorDetail(Schema):
@@ -193,14 +198,24 @@ class HttpEntrypoint(HttpRequestHandler):
     (status -> description); ``media_type`` is for answers that are not JSON.
     ``render_error(status, code, message, fields, details) -> (status, body)`` and
     ``error_schema`` shape error answers for APIs that follow another standard (Open311).
+
+    ``allow`` says who may call it: ``PUBLIC``, or the roles (a ByPath of roles when
+    they differ by a word in the path); an administrator may call every endpoint that
+    is not public. Scope (which grids, department, volunteer) is the handler's to check
+    on ``self.caller``, because only it knows where the thing it touches lies.
+    ``token_param`` names a query or form parameter that may carry the token instead of
+    the Authorization header (Open311's ``api_key``). ``limit`` names a rate limit.
     """
 
-    def __init__(self, method, url, body=None, query=None, returns=None, status=200, also=None,
-                 media_type="application/json", render_error=None, error_schema=None,
-                 **kwargs):
+    guard = Guard()
+
+    def __init__(self, method, url, allow, body=None, query=None, returns=None, status=200,
+                 also=None, media_type="application/json", render_error=None,
+                 error_schema=None, token_param=None, limit=None, **kwargs):
         # A refused request is the caller's to fix: nameko logs it as a warning, not an error.
         kwargs.setdefault("expected_exceptions", (errors.DomainError,))
         super().__init__(method, url, **kwargs)
+        self.allow, self.token_param, self.limit = allow, token_param, limit
         self.body, self.query, self.returns = body, query, returns
         self.status, self.also, self.media_type = status, also or {}, media_type
         self.error_schema = error_schema or Error
@@ -217,21 +232,57 @@ class HttpEntrypoint(HttpRequestHandler):
             kwargs["query"] = load_data(_instance(self.query), request.args.to_dict())
         return args, kwargs
 
+    def roles_for(self, path_values):
+        if isinstance(self.allow, ByPath):
+            word = path_values.get(self.allow.variable)
+            return self.allow.schemas.get(word, ())
+        return self.allow
+
+    def authorize(self, request):
+        """The caller, if the endpoint's roles admit them; 401 or 403 otherwise, before the
+        body is even read, so a refused caller learns nothing from validation."""
+        roles = self.roles_for(request.path_values)
+        token = auth.bearer(request)
+        if token is None and self.token_param:
+            token = request.values.get(self.token_param) or None
+        if token is None:
+            if roles == auth.PUBLIC:
+                return auth.ANONYMOUS
+            raise errors.Unauthenticated(
+                "Sign in first: send 'Authorization: Bearer <token>' with a token from "
+                "POST /auth/token on the grid service.")
+        caller = self.guard.keyring.verify(token)
+        if roles != auth.PUBLIC and caller.role != auth.ADMINISTRATOR and caller.role not in roles:
+            raise errors.Forbidden(
+                f"Your {caller.role} role may not {self.method} {self.url}; it is open to: "
+                f"{', '.join(roles)}.")
+        if self.limit:
+            self.guard.limits.take(self.limit, caller, request.remote_addr)
+        return caller
+
     def handle_request(self, request):
         correlation_id = request.headers.get("X-Correlation-Id") or uuid.uuid4().hex
         started = time.perf_counter()
         request.shallow = False
+        caller = None
         try:
+            caller = self.authorize(request)
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)
             done = Event()
             self.container.spawn_worker(
-                self, args, kwargs, context_data={"correlation_id": correlation_id},
+                self, args, kwargs,
+                context_data={"correlation_id": correlation_id, "caller": caller},
                 handle_result=partial(self.handle_result, done))
             response = self.response_from_result(done.wait())
         except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
             response = self.response_from_exception(exc)
         response.headers["X-Correlation-Id"] = correlation_id
+        if caller is not None and caller is not auth.ANONYMOUS:
+            response.headers.extend(SECURITY_HEADERS)
+        else:
+            response.headers["X-Content-Type-Options"] = "nosniff"
+        self.guard.audit(request, self.method, caller, response.status_code, correlation_id)
         HTTP_REQUESTS.labels(self.method, self.url, response.status_code).inc()
         HTTP_LATENCY.labels(self.method, self.url).observe(time.perf_counter() - started)
         return response
@@ -247,9 +298,11 @@ class HttpEntrypoint(HttpRequestHandler):
                                    "Something went wrong on our side; try again, and if it "
                                    "persists report the X-Correlation-Id header to the operators.")
 
-    def error_response(self, status, *args):
-        status, body = self.render_error(status, *args)
-        return json_response(body, status=status)
+    def error_response(self, status, code, message, fields=None, details=None):
+        status, body = self.render_error(status, code, message, fields, details)
+        headers = {"Retry-After": str(details["retry_after_seconds"])} \
+            if details and "retry_after_seconds" in details else None
+        return json_response(body, status=status, headers=headers)
 
 
 http = HttpEntrypoint.decorator

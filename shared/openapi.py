@@ -11,6 +11,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
+from shared import auth
 from shared.http import ByPath, HttpEntrypoint
 
 VERSION = "1.0.0"
@@ -30,21 +31,31 @@ def document(service_cls):
     spec = APISpec(title=f"{service_cls.name} service", version=VERSION,
                    openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
                    info={"description": (service_cls.__doc__ or "").strip()})
+    spec.components.security_scheme("bearer", {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "description": "A token from POST /auth/token on the grid service."})
     for name, endpoint in endpoints(service_cls):
         handler = getattr(service_cls, name)
-        for path, body in _bodies(endpoint):
+        for path, body in _variants(endpoint.body, endpoint):
             spec.path(path=PATH_VARIABLE.sub(r"{\1}", path), operations={
                 endpoint.method.lower(): _operation(name, handler, endpoint, path, body)})
     return spec.to_dict()
 
 
-def _bodies(endpoint):
-    """(path, body schema) for each path the endpoint serves: several for a ByPath body."""
-    if isinstance(endpoint.body, ByPath):
-        marker = re.compile(rf"<(?:[^:<>]+:)?{endpoint.body.variable}>")
-        return [(marker.sub(word, endpoint.url), schema)
-                for word, schema in endpoint.body.schemas.items()]
-    return [(endpoint.url, endpoint.body)]
+def _variants(declared, endpoint):
+    """(path, what is declared for it) for each path the endpoint serves: one per word
+    of a ByPath declaration, else the endpoint's own."""
+    if isinstance(declared, ByPath):
+        marker = re.compile(rf"<(?:[^:<>]+:)?{declared.variable}>")
+        return [(marker.sub(word, endpoint.url), value)
+                for word, value in declared.schemas.items()]
+    return [(endpoint.url, declared)]
+
+
+def roles_of(endpoint, path):
+    """Who may call the endpoint at ``path``: PUBLIC, or the roles (administrator last)."""
+    roles = dict(_variants(endpoint.allow, endpoint)).get(path, endpoint.allow)
+    return roles if roles == auth.PUBLIC else (*roles, auth.ADMINISTRATOR)
 
 
 def _operation(name, handler, endpoint, path, body):
@@ -67,8 +78,11 @@ def _operation(name, handler, endpoint, path, body):
                for status, why in endpoint.also.items()},
         },
     }
-    if description.strip():
-        operation["description"] = description.strip()
+    roles = roles_of(endpoint, path)
+    operation["x-roles"] = [roles] if roles == auth.PUBLIC else list(roles)
+    operation["security"] = [] if roles == auth.PUBLIC else [{"bearer": []}]
+    who = "Anyone, without a token." if roles == auth.PUBLIC else f"Roles: {', '.join(roles)}."
+    operation["description"] = f"{description.strip()}\n\n{who}".strip()
     if endpoint.query is not None:
         operation["parameters"].append({"in": "query", "schema": endpoint.query})
     if body is not None:

@@ -1,15 +1,20 @@
-"""What every service exposes for operations: liveness, readiness, metrics, and its
-OpenAPI document."""
+"""What every service exposes for operations: liveness, readiness, metrics, its
+OpenAPI document, and its audit trail."""
 
 from functools import cache
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.wrappers import Response
 
 from shared import openapi
+from shared.audit import FIELDS, AuditLog
+from shared.auth import AUDITOR, MONITORING, PUBLIC, Caller
+from shared.exports import csv_response, csv_text
 from shared.http import http, json_response
 from shared.observability import RequestContext
+from shared.schemas import Query
+from shared.storage import Storage
 
 
 class Liveness(Schema):
@@ -21,17 +26,43 @@ class Readiness(Schema):
     checks = fields.Dict(keys=fields.String(), values=fields.Boolean(), required=True)
 
 
+class AuditQuery(Query):
+    actor = fields.String(metadata={"description": "Only this user or service account."})
+    since = fields.AwareDateTime(format="iso")
+    until = fields.AwareDateTime(format="iso")
+    limit = fields.Integer(load_default=500, validate=validate.Range(1, 10_000))
+
+
+class AuditEntry(Schema):
+    at = fields.String(required=True)
+    actor = fields.String(required=True)
+    role = fields.String(required=True)
+    kind = fields.String(required=True)
+    method = fields.String(required=True)
+    path = fields.String(required=True)
+    status = fields.Integer(required=True)
+    client = fields.String(allow_none=True)
+    forwarded_for = fields.String(allow_none=True)
+    correlation_id = fields.String(required=True)
+
+
+class AuditTrail(Schema):
+    entries = fields.List(fields.Nested(AuditEntry), required=True)
+
+
 class PlatformService:
     """Base of the four services. Subclasses define ``store`` and ``relay``."""
 
     correlation_id = RequestContext()
+    caller = Caller()
+    audit_log = Storage(AuditLog)
 
-    @http("GET", "/healthz", returns=Liveness)
+    @http("GET", "/healthz", allow=PUBLIC, returns=Liveness)
     def healthz(self, request):
         """Alive: the process answers (the liveness probe)."""
         return json_response({"status": "alive"})
 
-    @http("GET", "/readyz", returns=Readiness,
+    @http("GET", "/readyz", allow=PUBLIC, returns=Readiness,
           also={503: "Not ready: the broker or the database cannot be reached."})
     def readyz(self, request):
         """Ready: the broker and the database answer (the readiness probe)."""
@@ -44,15 +75,26 @@ class PlatformService:
         ready = all(checks.values())
         return json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
 
-    @http("GET", "/metrics", media_type="text/plain")
+    @http("GET", "/metrics", allow=(MONITORING, AUDITOR), media_type="text/plain")
     def metrics(self, request):
         """Prometheus metrics, in the text exposition format."""
         return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 
-    @http("GET", "/openapi.json")
+    @http("GET", "/openapi.json", allow=PUBLIC)
     def openapi(self, request):
         """This OpenAPI document, written from the schemas the endpoints validate with."""
         return json_response(_document(type(self)))
+
+    @http("GET", "/audit", allow=(AUDITOR,), query=AuditQuery, returns=AuditTrail)
+    def audit(self, request, query):
+        """The audit trail: every change and every refusal, newest first."""
+        return json_response({"entries": self.audit_log.entries(query)})
+
+    @http("GET", "/audit/export.csv", allow=(AUDITOR,), query=AuditQuery,
+          media_type="text/csv")
+    def export_audit(self, request, query):
+        """The audit trail as CSV, safe to open in a spreadsheet."""
+        return csv_response(csv_text(FIELDS, self.audit_log.entries(query)), "audit.csv")
 
 
 @cache

@@ -80,8 +80,7 @@ def database_prefix(mongo_client):
 @pytest.fixture(scope="session")
 def service_config(infrastructure, amqp_uri, database_prefix):
     """The configuration each service process (or test container) runs with."""
-    return {"AMQP_URI": amqp_uri, "MONGO_URI": infrastructure["MONGO_URI"],
-            "DATABASE_PREFIX": database_prefix}
+    return {**infrastructure, "AMQP_URI": amqp_uri, "DATABASE_PREFIX": database_prefix}
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ import requests
 from services.grid.calendar import DEMO_CALENDAR
 from services.grid.registry import BUTLER_ROLES
 from services.grid.registry_files import to_csv
+from tools.auth import bearer
 
 FILES = Path(__file__).resolve().parents[1] / "deploy" / "demo-city"
 
@@ -83,11 +84,19 @@ WELCOME = """
 The demo city is running: {communities} communities, {grids} grids, {teams} teams.
 
   petition   {petition}   grid {grid}   volunteer {volunteer}   funding {funding}
-  logs       {logs}/<service>.log      metrics  <service>/metrics
+  logs       {logs}/<service>.log      API docs  <service>/openapi.json
+
+Sign in (demo accounts: admin, auditor, staff-g01, dispatcher, housing-officer,
+housing-finance, resident, volunteer; password {password}):
+
+  TOKEN=$(curl -s -X POST {grid}/auth/token -H 'Content-Type: application/json' \\
+    -d '{{"grant_type": "password", "username": "admin", "password": "{password}"}}' \\
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
+  AUTH="Authorization: Bearer $TOKEN"
 
 Raise a petition (copy and paste):
 
-  curl -s -X POST {petition}/petitions -H 'Content-Type: application/json' -d '{{
+  curl -s -X POST {petition}/petitions -H "$AUTH" -H 'Content-Type: application/json' -d '{{
     "category": "drains", "attributes": {{"severity": "overflowing"}},
     "description": "The drain outside building 3 overflows when it rains.",
     "location": {{"lat": 30.2741, "lng": 120.1551, "address": "Building 3, Hexi"}},
@@ -95,22 +104,24 @@ Raise a petition (copy and paste):
 
 Then, with the id it returns as P:
 
-  curl -s {petition}/petitions/$P/timeline
-  curl -s -X POST {volunteer}/tasks/T-$P-1/claim -H 'Content-Type: application/json' \\
+  curl -s {petition}/petitions/$P/timeline -H "$AUTH"
+  curl -s -X POST {volunteer}/tasks/T-$P-1/claim -H "$AUTH" -H 'Content-Type: application/json' \\
        -d '{{"volunteer_id": "team-drain-repair-1"}}'
-  curl -s -X POST {volunteer}/tasks/T-$P-1/complete -H 'Content-Type: application/json' \\
+  curl -s -X POST {volunteer}/tasks/T-$P-1/complete -H "$AUTH" \\
+       -H 'Content-Type: application/json' \\
        -d '{{"volunteer_id": "team-drain-repair-1", "hours": 2.5, "cost_fen": 28000}}'
-  curl -s -X POST {volunteer}/tasks/T-$P-1/verify -H 'Content-Type: application/json' \\
+  curl -s -X POST {volunteer}/tasks/T-$P-1/verify -H "$AUTH" -H 'Content-Type: application/json' \\
        -d '{{"verifier_id": "g01-grid_leader", "approved": true}}'
-  curl -s {petition}/petitions/$P/timeline
-  curl -s {funding}/accounts/centre-c-hexi
-  curl -s -X POST {petition}/petitions/$P/follow-up -H 'Content-Type: application/json' \\
-       -d '{{"rating": 5, "comment": "Fixed the same day"}}'
+  curl -s {petition}/petitions/$P/timeline -H "$AUTH"
+  curl -s {funding}/accounts/centre-c-hexi -H "$AUTH"
+  curl -s -X POST {petition}/petitions/$P/follow-up -H "$AUTH" \\
+       -H 'Content-Type: application/json' -d '{{"rating": 5, "comment": "Fixed the same day"}}'
 
-Or as a 311 app would (Open311 GeoReport v2):
+Or as a 311 app would (Open311 GeoReport v2; api_key is a token of the hotline's
+service account: client id hotline-12345, secret {hotline_secret}):
 
   curl -s {petition}/open311/v2/services.json
-  curl -s -X POST {petition}/open311/v2/requests.json -d service_code=drains \\
+  curl -s -X POST {petition}/open311/v2/requests.json -d "api_key=$TOKEN" -d service_code=drains \\
        -d lat=30.2761 -d long=120.1571 -d 'description=Blocked drain' -d 'attribute[severity]=blocked'
 
 Ctrl-C stops the services.
@@ -265,15 +276,44 @@ def allocations(year):
                "approved_by": "county finance bureau"}
 
 
+# Every demo account signs in with this password; a real city sets each one.
+DEMO_PASSWORD = "demo-city-2026"
+HOTLINE = {"name": "12345 hotline intake", "role": "intake"}
+
+
+def users():
+    """One account per role, to try the permissions: staff of grid g01, the dispatcher of
+    its sub-district, an officer and a finance clerk of the housing department."""
+    def account(name, role, **scope):
+        return {"name": name, "role": role, "password": DEMO_PASSWORD, **scope}
+
+    yield "admin", account("Administrator", "administrator")
+    yield "auditor", account("County auditor", "auditor")
+    yield "staff-g01", account("Grid g01 staff", "grid_staff", area_id="g01")
+    yield "dispatcher", account("Sub-district dispatcher", "dispatcher",
+                                area_id="sd-xiaojianghu")
+    yield "housing-officer", account("Housing officer", "department_officer",
+                                     department_id="housing")
+    yield "housing-finance", account("Housing finance", "finance", department_id="housing")
+    yield "resident", account("A resident", "resident")
+    first_volunteer = next(iter(volunteers()))[0]
+    yield "volunteer", account("A volunteer", "volunteer", volunteer_id=first_volunteer)
+
+
 def seed(urls, timeout=60):
-    """Load the demo city; idempotent, so it can run against a platform already seeded."""
+    """Load the demo city, as an administrator with a token minted from the signing key;
+    idempotent, so it can run against a platform already seeded."""
+    headers = bearer()
+
     def put(url, body, method="PUT"):
-        response = requests.request(method, url, json=body, timeout=10)
+        response = requests.request(method, url, json=body, timeout=10, headers=headers)
         response.raise_for_status()
+        return response.json()
 
     files = {path.name: (path.name, path.read_bytes(), "text/csv")
              for path in sorted(FILES.glob("*.csv"))}
-    imported = requests.put(f"{urls['grid']}/registry", files=files, timeout=60)
+    imported = requests.put(f"{urls['grid']}/registry", files=files, timeout=60,
+                            headers=headers)
     imported.raise_for_status()
     places = imported.json()
     put(f"{urls['grid']}/calendar", DEMO_CALENDAR.to_document())
@@ -290,13 +330,18 @@ def seed(urls, timeout=60):
             {"name": name, "price_hours": price_hours})
     for allocation in allocations(date.today().year):
         put(f"{urls['funding']}/allocations", allocation, method="POST")
+    for username, account in users():
+        put(f"{urls['grid']}/users/{username}", account)
+    hotline = put(f"{urls['grid']}/service-accounts/hotline-12345", HOTLINE)
     deadline = time.monotonic() + timeout
     while len(requests.get(f"{urls['petition']}/grids", timeout=5).json()["grids"]) < places["grids"]:
         if time.monotonic() > deadline:
             raise RuntimeError("the petition service did not learn the demo grids in time")
         time.sleep(0.2)
     return {"communities": places["communities"], "grids": places["grids"],
-            "teams": len(team_list)}
+            "teams": len(team_list),
+            "hotline_secret": hotline.get("client_secret") or "(shown when it was created; PUT "
+                              "/service-accounts/hotline-12345 with renew_secret for a new one)"}
 
 
 if __name__ == "__main__" and "--write-files" in sys.argv:

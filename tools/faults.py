@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from tools import demo_city, infra
+from tools.auth import bearer
 from tools.infra import new_database_prefix
 from tools.platform import SERVICES, Platform
 
@@ -45,7 +46,7 @@ class Flow:
         while time.monotonic() < self.deadline:
             try:
                 response = requests.request(method, self.platform.url(service) + path,
-                                            timeout=10, **kwargs)
+                                            timeout=10, headers=bearer(), **kwargs)
                 if response.status_code in done or response.status_code in also_done:
                     return response
             except requests.RequestException:
@@ -137,11 +138,12 @@ def check(platform, ids, timeout=300):
 
     def state(petition_id):
         return requests.get(f"{platform.url('petition')}/petitions/{petition_id}",
-                            timeout=10).json()["state"]
+                            timeout=10, headers=bearer()).json()["state"]
 
     def captures(petition_id):
         found = requests.get(f"{platform.url('funding')}/transactions",
-                             params={"petition_id": petition_id}, timeout=10).json()
+                             params={"petition_id": petition_id}, timeout=10,
+                             headers=bearer()).json()
         return sum(1 for t in found["transactions"] if t["kind"] == "capture")
 
     pending = set(ids)
@@ -149,8 +151,10 @@ def check(platform, ids, timeout=300):
         pending = {p for p in pending if not (state(p) == "resolved" and captures(p) >= 1)}
         time.sleep(1)
     duplicated = sum(1 for p in ids if captures(p) > 1)
-    funding = requests.get(f"{platform.url('funding')}/reconciliation", timeout=30).json()
-    hours = requests.get(f"{platform.url('volunteer')}/bank/trial-balance", timeout=30).json()
+    funding = requests.get(f"{platform.url('funding')}/reconciliation", timeout=30,
+                           headers=bearer()).json()
+    hours = requests.get(f"{platform.url('volunteer')}/bank/trial-balance", timeout=30,
+                         headers=bearer()).json()
     return {"petitions": len(ids), "reached": len(ids) - len(pending), "lost": len(pending),
             "duplicated": duplicated + len(funding["orders_not_settled_exactly_once"]),
             "ledgers_balanced": funding["reconciled"] and all(v == 0 for v in hours.values())}

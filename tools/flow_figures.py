@@ -16,9 +16,11 @@ from datetime import datetime
 import requests
 
 from tools import demo_city
+from tools.auth import bearer
 from tools.platform import DEMO_PORTS
 
 URL = {s: f"http://127.0.0.1:{p}" for s, p in DEMO_PORTS.items()}
+HTTP = requests.Session()  # as an operator: it plays resident, volunteer and grid leader
 HOPS = [("petition.raised.v1", "petition.dispatched.v1"),
         ("petition.dispatched.v1", "task.opened.v1"),
         ("task.completed.v1", "funds.settled.v1")]
@@ -38,17 +40,17 @@ def one(n):
     spot = demo_city.point_in(n % 45 + 1, 0.2 + 0.3 * (n // 45 % 3), 0.2 + 0.3 * (n // 135 % 3))
     body = {"category": "drains", "attributes": {"severity": "blocked"},
             "description": f"Drain {n}", "location": spot, "reporter": {"anonymous": True}}
-    pid = requests.post(f"{URL['petition']}/petitions", json=body, timeout=10).json()["id"]
+    pid = HTTP.post(f"{URL['petition']}/petitions", json=body, timeout=10).json()["id"]
     task = f"{URL['volunteer']}/tasks/T-{pid}-1"
-    wait_for(lambda: requests.get(task, timeout=10).status_code == 200)
+    wait_for(lambda: HTTP.get(task, timeout=10).status_code == 200)
     volunteer = {"volunteer_id": f"team-drain-repair-{n % 6 + 1}"}
-    requests.post(f"{task}/claim", json=volunteer, timeout=10).raise_for_status()
-    requests.post(f"{task}/complete", json={**volunteer, "hours": 1, "cost_fen": 100},
+    HTTP.post(f"{task}/claim", json=volunteer, timeout=10).raise_for_status()
+    HTTP.post(f"{task}/complete", json={**volunteer, "hours": 1, "cost_fen": 100},
                   timeout=10).raise_for_status()
-    requests.post(f"{task}/verify", json={"verifier_id": f"g{n % 45 + 1:02d}-grid_leader",
+    HTTP.post(f"{task}/verify", json={"verifier_id": f"g{n % 45 + 1:02d}-grid_leader",
                                           "approved": True}, timeout=10).raise_for_status()
     timeline = f"{URL['petition']}/petitions/{pid}/timeline"
-    steps = wait_for(lambda: len(t := requests.get(timeline, timeout=10).json()["timeline"]) == 6
+    steps = wait_for(lambda: len(t := HTTP.get(timeline, timeout=10).json()["timeline"]) == 6
                      and t)
     return {s["type"]: datetime.fromisoformat(s["at"]) for s in steps}
 
@@ -58,6 +60,7 @@ def percentile(values, p):
 
 
 def main(count):
+    HTTP.headers.update(bearer())
     started = time.monotonic()
     with ThreadPoolExecutor(8) as pool:
         runs = list(pool.map(one, range(count)))

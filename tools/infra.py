@@ -22,6 +22,9 @@ import sys
 import time
 from pathlib import Path
 
+from shared.auth import new_key
+from shared.sealing import new_seal_key
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache"
 DATA = ROOT / ".data"
@@ -160,9 +163,27 @@ def ensure_mongo():
     return uri
 
 
+LOCAL_KEYS = DATA / "keys.json"
+
+
+def local_keys():
+    """This machine's keys, as the services' configuration: the token key pair (see
+    tools.auth) and the key that seals personal data (shared.sealing). Made once, then
+    kept, so tokens and sealed data survive a restart."""
+    if not LOCAL_KEYS.exists():
+        signing, public = new_key("local-1")
+        LOCAL_KEYS.parent.mkdir(parents=True, exist_ok=True)
+        LOCAL_KEYS.write_text(json.dumps({"AUTH_SIGNING_KEY": signing,
+                                          "AUTH_PUBLIC_KEYS": public,
+                                          "SEAL_KEYS": new_seal_key()}))
+        LOCAL_KEYS.chmod(0o600)
+    return json.loads(LOCAL_KEYS.read_text())
+
+
 def up():
-    """Ensure both components run; return the environment the services need."""
-    return {"AMQP_URI": ensure_rabbitmq(), "MONGO_URI": ensure_mongo()}
+    """Ensure both components run; return the environment the services need, with this
+    machine's token keys (see tools.auth)."""
+    return {"AMQP_URI": ensure_rabbitmq(), "MONGO_URI": ensure_mongo(), **local_keys()}
 
 
 if __name__ == "__main__":

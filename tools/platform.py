@@ -103,6 +103,7 @@ def demo():
     try:
         summary = demo_city.seed({s: platform.url(s) for s in SERVICES})
         print(demo_city.WELCOME.format(**summary, **{s: platform.url(s) for s in SERVICES},
+                                       password=demo_city.DEMO_PASSWORD,
                                        logs=platform.log_dir), flush=True)
         while True:
             time.sleep(3600)

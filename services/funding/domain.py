@@ -52,6 +52,12 @@ def yuan(fen):
     return f"{fen // 100:,}.{fen % 100:02d}"
 
 
+def department_of(account):
+    """Whose money an account is: a department's line, or nobody's (treasury, centres)."""
+    kind, _, rest = account.partition(":")
+    return rest.split(":")[0] if kind == "dept" else None
+
+
 def line_account(department_id, budget_line, fiscal_year):
     return f"dept:{department_id}:{budget_line}:{fiscal_year}"
 

@@ -11,11 +11,6 @@
     GET  /export/budget.csv                 the ledger in the Fiscal Data Package shape
 """
 
-import csv
-import io
-
-from werkzeug.wrappers import Response
-
 from services.funding import domain
 from services.funding.schemas import (
     Account,
@@ -29,9 +24,11 @@ from services.funding.schemas import (
     Transactions,
 )
 from services.funding.store import FundingStore
+from shared.auth import AUDITOR, FINANCE, MONEY
 from shared.consumers import subscribe
 from shared.errors import Conflict, InvalidFields, NotFound
 from shared.events import now
+from shared.exports import csv_response, csv_text
 from shared.http import http, json_response
 from shared.ledger import self_guarded
 from shared.outbox import OutboxRelay
@@ -45,11 +42,14 @@ class FundingService(PlatformService):
     store = Storage(FundingStore)
     relay = OutboxRelay("transactions", "waiting_orders")
 
-    @http("POST", "/allocations", body=Allocation, returns=AllocationMade, status=201,
+    @http("POST", "/allocations", allow=(FINANCE,), body=Allocation, returns=AllocationMade,
+          status=201,
           also={200: "This allocation_id was recorded before: the recorded allocation."})
     def allocate(self, request, body):
-        """Allocate money to a budget line (or top it up); retries orders blocked on it."""
+        """Allocate money to a budget line of your department (or top it up); retries
+        orders blocked on it."""
         allocation = body
+        self._check_department(allocation["department_id"])
         transaction = domain.allocate(allocation, now())
         if not self.store.post(transaction):
             recorded = self.store.transaction(transaction["_id"])
@@ -59,26 +59,31 @@ class FundingService(PlatformService):
         return json_response({**Transaction().dump(transaction), "unblocked": retried},
                              status=201)
 
-    @http("GET", "/accounts/<account>", returns=Account)
+    @http("GET", "/accounts/<account>", allow=(*MONEY, AUDITOR), returns=Account)
     def get_account(self, request, account):
-        """An account's balance, from its postings."""
+        """An account's balance, from its postings: your department's lines."""
+        self._check_department(domain.department_of(account))
         return json_response({"account": account, "currency": domain.CURRENCY,
                               "balance_fen": self.store.balance(account),
                               "postings": self.store.postings_of(account)})
 
-    @http("GET", "/transactions", query=TransactionQuery, returns=Transactions)
+    @http("GET", "/transactions", allow=(*MONEY, AUDITOR), query=TransactionQuery,
+          returns=Transactions)
     def list_transactions(self, request, query):
-        """The money a petition moved: holds, captures, releases and reversals."""
+        """The money a petition moved from your department: holds, captures, releases,
+        reversals."""
         return json_response({"transactions": Transaction(many=True).dump(
-            self.store.of_petition(query["petition_id"]))})
+            [t for t in self.store.of_petition(query["petition_id"])
+             if self.caller.covers_department(t.get("department_id"))])})
 
-    @http("POST", "/transactions/<path:transaction_id>/reversal", body=Reversal,
-          returns=Transaction, status=201)
+    @http("POST", "/transactions/<path:transaction_id>/reversal", allow=(FINANCE,),
+          body=Reversal, returns=Transaction, status=201)
     def reverse(self, request, transaction_id, body):
         """Correct a transaction by posting its reversal; a transaction is reversed once."""
         original = self.store.transaction(transaction_id)
         if original is None:
             raise NotFound(f"No transaction {transaction_id!r}; list them with GET /transactions.")
+        self._check_department(original.get("department_id"))
         correction = domain.reversal(original, body["reason"], body["approved_by"], now())
         debited = [p["account"] for p in correction["postings"]
                    if p["amount_fen"] < 0 and p["account"].startswith("dept:")]
@@ -92,12 +97,13 @@ class FundingService(PlatformService):
                            f"reversal:{transaction_id}.")
         return json_response(Transaction().dump(posted), status=201)
 
-    @http("POST", "/approvals", body=Approval, returns=Transaction, status=201)
+    @http("POST", "/approvals", allow=MONEY, body=Approval, returns=Transaction, status=201)
     def approve(self, request, body):
         """Approve a cost above the hold, and capture it."""
         waiting = self.store.waiting_for(f"approval:{domain.order_id(body['petition_id'], body['round'])}")
         if waiting is None or waiting["state"] != "blocked":
             raise NotFound("No capture awaits approval for that petition and round.")
+        self._check_department(waiting["department_id"])
         if body["amount_fen"] != waiting["cost_fen"]:
             raise InvalidFields("Approve the cost as reported.", fields={"amount_fen": [
                 f"The reported cost is {waiting['cost_fen']} fen; approve that amount."]})
@@ -106,33 +112,36 @@ class FundingService(PlatformService):
         self.store.done_waiting(waiting["_id"], "approved")
         return json_response(Transaction().dump(posted) if posted else {}, status=201)
 
-    @http("GET", "/departments/<department_id>/notices")
+    @http("GET", "/departments/<department_id>/notices", allow=(*MONEY, AUDITOR))
     def notices(self, request, department_id):
         """Orders blocked for want of money on the department's lines."""
+        self._check_department(department_id)
         return json_response({"department_id": department_id,
                               "blocked": self.store.notices(department_id)})
 
-    @http("GET", "/statements", query=StatementQuery)
+    @http("GET", "/statements", allow=(*MONEY, AUDITOR), query=StatementQuery)
     def statements(self, request, query):
-        """Totals by department, line, phase and place, for any filter and period."""
+        """Totals by department, line, phase and place, for any filter and period; your
+        department's unless you audit."""
+        caller = self.caller
+        if not caller.everywhere:
+            self._check_department(query.setdefault("department_id", caller.department_id))
         start, end = query.pop("from", None), query.pop("to", None)
         return json_response(domain.statement(
             self.store.all_transactions(), query, start and start.isoformat(),
             end and end.isoformat()))
 
-    @http("GET", "/reconciliation")
+    @http("GET", "/reconciliation", allow=(AUDITOR,))
     def reconciliation(self, request):
         """The ledger's invariants, proved: every transaction balances, one capture per order."""
         return json_response(domain.reconcile(self.store.all_transactions()))
 
-    @http("GET", "/export/budget.csv", media_type="text/csv")
+    @http("GET", "/export/budget.csv", allow=(AUDITOR,), media_type="text/csv")
     def export(self, request):
         """The ledger in the Fiscal Data Package shape, for open-budget tools."""
-        out = io.StringIO()
-        writer = csv.DictWriter(out, domain.FDP_COLUMNS)
-        writer.writeheader()
-        writer.writerows(domain.fdp_rows(self.store.all_transactions()))
-        return Response(out.getvalue(), mimetype="text/csv")
+        return csv_response(csv_text(domain.FDP_COLUMNS,
+                                     domain.fdp_rows(self.store.all_transactions())),
+                            "budget.csv")
 
     # Following the dispatcher, the tasks and the petitions
 
@@ -169,6 +178,10 @@ class FundingService(PlatformService):
                               f"the petition was {event.type.split('.')[1]}")
 
     # Helpers
+
+    def _check_department(self, department_id):
+        self.caller.check(self.caller.covers_department(department_id),
+                          "another department's money")
 
     def _hold(self, order, cause, stage="hold", cost=None):
         """Hold the order's estimate unless held already; False (and the order kept

@@ -5,6 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 from services.grid.calendar import WorkCalendar
 from services.grid.dispatcher import ANY, COMMUNITY_TYPES
 from services.grid.registry import BUTLER_ROLES
+from shared import auth
 from shared.geo import polygon_problems
 from shared.schemas import Query, Strict
 
@@ -196,6 +197,17 @@ class AwaitingRuling(Schema):
     awaiting_ruling = fields.List(fields.Nested(Dispatch), required=True)
 
 
+class PublicGridView(Schema):
+    """Where a grid is: what anyone may know (no butler team, no figures)."""
+
+    id = fields.String(required=True)
+    name = fields.String()
+    community_id = fields.String()
+    sub_district_id = fields.String()
+    district_id = fields.String()
+    boundary = fields.Dict(allow_none=True, metadata={"description": "A GeoJSON Polygon."})
+
+
 class GridView(Schema):
     id = fields.String(required=True)
     name = fields.String()
@@ -251,3 +263,71 @@ class CalendarDefinition(Strict):
             WorkCalendar.from_document(data)
         except ValueError as error:
             raise ValidationError(str(error)) from None
+
+
+# Accounts and sign-in
+
+ROLE = validate.OneOf(auth.ROLES)
+
+
+class TokenRequest(Strict):
+    """``password`` for people, ``client_credentials`` for other systems (OAuth 2 names)."""
+
+    grant_type = fields.String(required=True, validate=validate.OneOf(
+        ("password", "client_credentials")))
+    username = fields.String(validate=validate.Length(min=1, max=64))
+    password = fields.String(validate=validate.Length(min=1, max=200))
+    client_id = fields.String(validate=validate.Length(min=1, max=64))
+    client_secret = fields.String(validate=validate.Length(min=1, max=200))
+
+    @validates_schema
+    def has_credentials(self, data, **kwargs):
+        needed = ("username", "password") if data.get("grant_type") == "password" \
+            else ("client_id", "client_secret")
+        missing = {name: [f"Required for grant_type {data.get('grant_type')}."]
+                   for name in needed if not data.get(name)}
+        if missing:
+            raise ValidationError(missing)
+
+
+class Token(Schema):
+    access_token = fields.String(required=True)
+    token_type = fields.String(required=True, metadata={"description": "Bearer"})
+    expires_in = fields.Integer(required=True, metadata={"description": "Seconds."})
+
+
+class AccountScope(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    role = fields.String(required=True, validate=ROLE)
+    area_id = fields.String(load_default=None, validate=PLACE_ID, metadata={
+        "description": "Staff: the grid, workstation, community, sub-district or district "
+                       "they work in."})
+    department_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    volunteer_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    active = fields.Boolean(load_default=True)
+
+
+class UserDefinition(AccountScope):
+    password = fields.String(required=True, load_only=True,
+                             validate=validate.Length(min=12, max=200, error=(
+                                 "Use a password of 12 to 200 characters.")))
+
+
+class AccountView(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True)
+    area_id = fields.String(allow_none=True)
+    department_id = fields.String(allow_none=True)
+    volunteer_id = fields.String(allow_none=True)
+    active = fields.Boolean(required=True)
+
+
+class ServiceAccountCreated(AccountView):
+    client_secret = fields.String(metadata={
+        "description": "Shown once, when the account is created or its secret renewed."})
+
+
+class ServiceAccountDefinition(AccountScope):
+    renew_secret = fields.Boolean(load_default=False, metadata={
+        "description": "Issue a new client secret (the old one stops working)."})

@@ -22,9 +22,10 @@ from nameko.dependency_providers import Config
 from prometheus_client import Counter
 from werkzeug.wrappers import Response
 
-from services.grid import dispatcher, registry, registry_files
+from services.grid import accounts, dispatcher, registry, registry_files
 from services.grid.calendar import WorkCalendar
 from services.grid.schemas import (
+    AccountView,
     AwaitingRuling,
     CalendarDefinition,
     Dispatch,
@@ -32,15 +33,22 @@ from services.grid.schemas import (
     ExtensionDecision,
     ExtensionRequest,
     GridView,
+    PublicGridView,
     Registry,
     Revision,
     RuleRevision,
     RulesQuery,
     RuleTable,
     Ruling,
+    ServiceAccountCreated,
+    ServiceAccountDefinition,
+    Token,
+    TokenRequest,
+    UserDefinition,
 )
 from services.grid.store import GridStore
 from shared import geo
+from shared.auth import ADMIN_ONLY, AUDITOR, DISPATCHER, PUBLIC, STAFF, TOKEN_MINUTES, Signer
 from shared.catalogue import Location
 from shared.consumers import subscribe
 from shared.errors import InvalidFields, NotFound
@@ -69,10 +77,11 @@ class GridService(PlatformService):
     store = Storage(GridStore)
     relay = OutboxRelay("grids", "dispatches")
     config = Config()
+    signer = Signer()
 
     # The registry
 
-    @http("PUT", "/registry")
+    @http("PUT", "/registry", allow=ADMIN_ONLY)
     def import_registry(self, request):
         """Import the whole registry: a JSON document, or the CSV files as multipart/form-data.
 
@@ -87,12 +96,12 @@ class GridService(PlatformService):
                 registry.register_grid, grid_id, record, correlation_id=self.correlation_id))
         return json_response({level: len(document[level]) for level in registry.LEVELS})
 
-    @http("GET", "/registry", returns=Registry)
+    @http("GET", "/registry", allow=(AUDITOR,), returns=Registry)
     def export_registry(self, request):
         """The whole registry as JSON, in the shape PUT /registry imports."""
         return json_response(self.store.registry())
 
-    @http("GET", "/registry/<table>.csv", media_type="text/csv")
+    @http("GET", "/registry/<table>.csv", allow=(AUDITOR,), media_type="text/csv")
     def export_table(self, request, table):
         """One table of the registry as CSV (districts, sub_districts, communities, ...)."""
         files = registry_files.to_csv(self.store.registry())
@@ -101,22 +110,69 @@ class GridService(PlatformService):
         return Response(files[f"{table}.csv"], mimetype="text/csv",
                         headers={"Content-Disposition": f"attachment; filename={table}.csv"})
 
-    @http("GET", "/grids/<grid_id>", returns=GridView)
+    # Accounts and sign-in
+
+    @http("POST", "/auth/token", allow=PUBLIC, body=TokenRequest, returns=Token, limit="login")
+    def issue_token(self, request, body):
+        """Sign in: a short-lived bearer token for a user (grant_type password) or another
+        system's service account (grant_type client_credentials)."""
+        kind, account_id, secret = ("user", body["username"], body["password"]) \
+            if body["grant_type"] == "password" else \
+            ("service", body["client_id"], body["client_secret"])
+        account = accounts.authenticate(self.store.account(kind, account_id), secret)
+        caller = accounts.principal(account, kind, self.store.area(account.get("area_id")))
+        minutes = int(self.config.get("AUTH_TOKEN_MINUTES") or TOKEN_MINUTES)
+        return json_response({"access_token": self.signer.issue(caller, now(), minutes),
+                              "token_type": "Bearer", "expires_in": minutes * 60})
+
+    @http("PUT", "/users/<username>", allow=ADMIN_ONLY, body=UserDefinition, returns=AccountView)
+    def put_user(self, request, username, body):
+        """Create or change a person's account: role, scope, password."""
+        accounts.check_scope(body, self.store.is_place)
+        password = body.pop("password")
+        saved = self.store.save_account("user", username, {
+            **body, "secret_hash": accounts.hash_secret(password)})
+        return json_response(AccountView().dump({"id": username, **saved}))
+
+    @http("GET", "/users/<username>", allow=(AUDITOR,), returns=AccountView)
+    def get_user(self, request, username):
+        """A person's account, without its password."""
+        return json_response(AccountView().dump({"id": username, **self._account("user",
+                                                                                 username)}))
+
+    @http("PUT", "/service-accounts/<client_id>", allow=ADMIN_ONLY, body=ServiceAccountDefinition,
+          returns=ServiceAccountCreated)
+    def put_service_account(self, request, client_id, body):
+        """Create or change another system's account; its secret is shown once, when it is
+        created or renewed."""
+        accounts.check_scope(body, self.store.is_place)
+        fields = {k: v for k, v in body.items() if k != "renew_secret"}
+        secret = None
+        if body["renew_secret"] or self.store.account("service", client_id) is None:
+            secret = accounts.new_client_secret()
+            fields["secret_hash"] = accounts.hash_secret(secret)
+        saved = self.store.save_account("service", client_id, fields)
+        view = ServiceAccountCreated().dump({"id": client_id, **saved})
+        return json_response({**view, "client_secret": secret} if secret else view)
+
+    @http("GET", "/grids/<grid_id>", allow=(*STAFF, AUDITOR), returns=GridView)
     def get_grid(self, request, grid_id):
         """One grid: where it sits in the hierarchy, its butler team and boundary."""
+        self.caller.check(self.caller.covers_grid(grid_id), f"grid {grid_id}")
         return json_response(self._grid_view(self._grid(grid_id)))
 
-    @http("GET", "/locate", query=Location(only=("lat", "lng")), returns=GridView)
+    @http("GET", "/locate", allow=PUBLIC, query=Location(only=("lat", "lng")),
+          returns=PublicGridView)
     def locate(self, request, query):
-        """The grid a point lies in."""
+        """The grid a point lies in, and where it sits in the hierarchy."""
         point = query
         grid = self.store.grid_at(point["lat"], point["lng"])
         if grid is None:
             raise NotFound(f"({point['lat']}, {point['lng']}) lies in no grid of this city; "
                            "check the point (latitude first), or the grid boundaries.")
-        return json_response(self._grid_view(grid))
+        return json_response(PublicGridView().dump(self._grid_view(grid)))
 
-    @http("GET", "/places/<place_id>")
+    @http("GET", "/places/<place_id>", allow=(AUDITOR,))
     def get_place(self, request, place_id):
         """Any place, with the households and population of its grids rolled up."""
         level, place = self.store.place(place_id)
@@ -128,12 +184,13 @@ class GridService(PlatformService):
 
     # Rules and calendar
 
-    @http("PUT", "/dispatch-rules", body=RuleTable, returns=Revision)
+    @http("PUT", "/dispatch-rules", allow=ADMIN_ONLY, body=RuleTable, returns=Revision)
     def replace_rules(self, request, body):
         """Replace the rule table; every revision is kept."""
         return json_response({"revision": self.store.replace_rules(body["rules"])})
 
-    @http("GET", "/dispatch-rules", query=RulesQuery, returns=RuleRevision)
+    @http("GET", "/dispatch-rules", allow=(DISPATCHER, AUDITOR), query=RulesQuery,
+          returns=RuleRevision)
     def get_rules(self, request, query):
         """The rule table in force, or an earlier revision."""
         if "revision" not in query:
@@ -144,52 +201,55 @@ class GridService(PlatformService):
                            "the one in force.")
         return json_response({"revision": found["_id"], "rules": found["rules"]})
 
-    @http("PUT", "/calendar", body=CalendarDefinition, returns=CalendarDefinition)
+    @http("PUT", "/calendar", allow=ADMIN_ONLY, body=CalendarDefinition, returns=CalendarDefinition)
     def put_calendar(self, request, body):
         """Set the working calendar that time limits count on."""
         calendar = WorkCalendar.from_document(body)
         self.store.save_calendar(calendar)
         return json_response(calendar.to_document())
 
-    @http("GET", "/calendar", returns=CalendarDefinition)
+    @http("GET", "/calendar", allow=PUBLIC, returns=CalendarDefinition)
     def get_calendar(self, request):
         """The working calendar: time zone, weekend, working hours, holidays, make-up days."""
         return json_response(self.store.calendar().to_document())
 
     # Dispatches
 
-    @http("GET", "/dispatches/<petition_id>", returns=Dispatches)
+    @http("GET", "/dispatches/<petition_id>", allow=(*STAFF, AUDITOR), returns=Dispatches)
     def get_dispatches(self, request, petition_id):
         """Every dispatch round of a petition, each with its explanation and clocks."""
         records = self.store.dispatches_of(petition_id)
         if not records:
             raise NotFound(f"Petition {petition_id!r} has not been dispatched (yet).")
+        self._check_grid(records[-1]["grid_id"])
         return json_response({"petition_id": petition_id,
                               "rounds": Dispatch(many=True).dump(records)})
 
-    @http("POST", "/dispatches/<petition_id>/extension-request", body=ExtensionRequest,
-          returns=Dispatch)
+    @http("POST", "/dispatches/<petition_id>/extension-request", allow=STAFF,
+          body=ExtensionRequest, returns=Dispatch)
     def request_extension(self, request, petition_id, body):
         """The handler asks for more time (延期申请)."""
         return self._change_latest(petition_id, partial(dispatcher.request_extension, body))
 
-    @http("POST", "/dispatches/<petition_id>/extension-decision", body=ExtensionDecision,
-          returns=Dispatch)
+    @http("POST", "/dispatches/<petition_id>/extension-decision", allow=(DISPATCHER,),
+          body=ExtensionDecision, returns=Dispatch)
     def decide_extension(self, request, petition_id, body):
         """The dispatch centre grants or refuses the extension."""
         return self._change_latest(petition_id, partial(dispatcher.decide_extension, body))
 
-    @http("GET", "/arbitrations", returns=AwaitingRuling)
+    @http("GET", "/arbitrations", allow=(DISPATCHER, AUDITOR), returns=AwaitingRuling)
     def list_arbitrations(self, request):
-        """Orders returned too often, awaiting the dispatch centre's ruling."""
+        """Orders returned too often, awaiting the dispatch centre's ruling (in your grids)."""
         return json_response({"awaiting_ruling": Dispatch(many=True).dump(
-            self.store.awaiting_ruling())})
+            [d for d in self.store.awaiting_ruling() if self.caller.covers_grid(d["grid_id"])])})
 
-    @http("POST", "/arbitrations/<petition_id>", body=Ruling, returns=Dispatch)
+    @http("POST", "/arbitrations/<petition_id>", allow=(DISPATCHER,), body=Ruling,
+          returns=Dispatch)
     def rule(self, request, petition_id, body):
         """The ruling on an order returned too often: final, it cannot be returned again."""
         ruling = body
         record = self._latest(petition_id)
+        self._check_grid(record["grid_id"])
         grid = self._grid(record["grid_id"])
         saved = self.store.change_dispatch(record["_id"], partial(
             dispatcher.rule_by_arbiter, ruling, grid, self.store.teams(), self._policy(),
@@ -276,6 +336,15 @@ class GridService(PlatformService):
                                     fields=registry_files.csv_fields(exc.messages)) from None
         return load_json(request, Registry(), max_bytes=REGISTRY_MAX_BYTES)
 
+    def _account(self, kind, account_id):
+        account = self.store.account(kind, account_id)
+        if account is None:
+            raise NotFound(f"No account {account_id!r}; create it with PUT first.")
+        return account
+
+    def _check_grid(self, grid_id):
+        self.caller.check(self.caller.covers_grid(grid_id), "this petition's grid")
+
     def _grid(self, grid_id):
         grid = self.store.grid(grid_id)
         if grid is None:
@@ -296,6 +365,7 @@ class GridService(PlatformService):
 
     def _change_latest(self, petition_id, decide):
         record = self._latest(petition_id)
+        self._check_grid(record["grid_id"])
         saved = self.store.change_dispatch(record["_id"], partial(
             decide, now(), self._policy(), self.store.calendar(), self.correlation_id))
         return json_response(Dispatch().dump(saved))

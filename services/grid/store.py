@@ -4,6 +4,7 @@ dispatch to, and the dispatches."""
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
+from services.grid.accounts import Area
 from services.grid.calendar import WorkCalendar
 from services.grid.dispatcher import ANY, dispatch_id
 from services.grid.registry import LEVELS
@@ -13,6 +14,10 @@ from shared.storage import AggregateCollection, MongoStore
 
 PLACE_LEVELS = [level for level in LEVELS if level != "grids"]
 HIDDEN = {"outbox": 0, "handled": 0, "outbox_pending": 0, "version": 0}
+
+
+ACCOUNTS = {"user": "users", "service": "service_accounts"}
+AREA_KEYS = ("_id", "workstation_id", "community_id", "sub_district_id", "district_id")
 
 
 class GridStore(MongoStore):
@@ -64,6 +69,27 @@ class GridStore(MongoStore):
 
     def grid(self, grid_id):
         return self.grids.get(grid_id)
+
+    # Accounts: people in ``users``, other systems in ``service_accounts``
+
+    def account(self, kind, account_id):
+        return self.db[ACCOUNTS[kind]].find_one({"_id": account_id})
+
+    def save_account(self, kind, account_id, fields):
+        self.db[ACCOUNTS[kind]].update_one({"_id": account_id}, {"$set": fields}, upsert=True)
+        return self.account(kind, account_id)
+
+    def is_place(self, place_id):
+        return self.place(place_id)[1] is not None
+
+    def area(self, place_id):
+        """The grids under a place of any level, and their communities."""
+        if not place_id:
+            return Area((), ())
+        found = list(self.db.grids.find({"$or": [{key: place_id} for key in AREA_KEYS]},
+                                        {"community_id": 1}))
+        return Area(tuple(sorted(g["_id"] for g in found)),
+                    tuple(sorted({g["community_id"] for g in found})))
 
     def grid_at(self, lat, lng):
         """The grid whose boundary holds the point, or None."""

@@ -57,7 +57,9 @@ LIFECYCLE = Lifecycle("petition", {
 })
 
 SATISFIED_FROM = 3  # 1-2 not satisfied, 3 basically satisfied, 4-5 satisfied
-CONTACT_ROLES = frozenset({"handler", "follow_up_caller"})
+# Grid staff handle the matter and dispatchers make the follow-up calls: they see the
+# reporter's contact; the auditor and the administrator see it masked.
+CONTACT_ROLES = frozenset({"grid_staff", "dispatcher"})
 SYSTEM = "system"
 
 
@@ -70,6 +72,8 @@ class Policy:
     duplicate_window_hours: float = 72.0
     follow_up_hours: float = 72.0  # unrated resolutions close as "no response" after this
     archive_hours: float = 24.0  # verified petitions are archived (closed) after this
+    # A closed petition's reporter contact is removed after this; its figures stay.
+    contact_retention_days: float = 365.0
 
     @classmethod
     def from_config(cls, config):
@@ -465,9 +469,31 @@ def mask_phone(phone):
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:] if digits else None
 
 
+CONTACT = ("name", "phone", "email")
+
+
+def sealed_reporter(reporter, seal):
+    """At rest a reporter's name, phone and email are one sealed (encrypted) value."""
+    return {"anonymous": reporter["anonymous"],
+            "sealed": seal({key: reporter.get(key) for key in CONTACT})}
+
+
+def opened_reporter(reporter, open_sealed):
+    """The reporter as staff views need it; a removed contact stays removed, and one
+    written before sealing began is already open."""
+    if "sealed" not in reporter:
+        return reporter
+    return {"anonymous": reporter["anonymous"], **open_sealed(reporter["sealed"])}
+
+
+def forgotten_reporter(reporter, now):
+    """What the retention rule leaves of a reporter: whether they were anonymous."""
+    return {"anonymous": reporter["anonymous"], "removed_at": now.isoformat()}
+
+
 def reporter_for_public(reporter):
     """Anonymous reporters are not named at all; others by a masked name."""
-    return None if reporter["anonymous"] else mask_name(reporter["name"])
+    return None if reporter["anonymous"] else mask_name(reporter.get("name"))
 
 
 def reporter_for_staff(reporter, role):

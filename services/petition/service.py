@@ -66,18 +66,28 @@ from services.petition.schemas import (
     TimelineEntry,
 )
 from services.petition.store import PetitionStore
+from shared.auth import (
+    ADMIN_ONLY,
+    AUDITOR,
+    GRID_STAFF,
+    INTAKE,
+    PUBLIC,
+    RESIDENT,
+    STAFF,
+)
 from shared.consumers import subscribe
 from shared.errors import InvalidFields, NotFound
 from shared.events import now
 from shared.http import ByPath, http, json_response, load_data, read_form
 from shared.outbox import OutboxRelay
+from shared.sealing import Seals
 from shared.service import PlatformService
 from shared.storage import Storage
 from shared.timers import every
 
 OPEN311 = "/open311/v2"
 open311_http = partial(http, render_error=open311.render_error,
-                       error_schema=Open311Error(many=True))
+                       error_schema=Open311Error(many=True), token_param="api_key")
 
 # URL word -> (body schema, domain command, the command's leading arguments from the body)
 COMMANDS = {
@@ -96,6 +106,9 @@ COMMANDS = {
 
 
 BODIES = ByPath("command", {word: schema for word, (schema, _, _) in COMMANDS.items()})
+# Staff handle petitions; the resident who raised one also rates the work (follow-up).
+COMMAND_ROLES = ByPath("command", {word: (*STAFF, RESIDENT) if word == "follow-up" else STAFF
+                                   for word in COMMANDS})
 
 
 class PetitionService(PlatformService):
@@ -104,68 +117,93 @@ class PetitionService(PlatformService):
     store = Storage(PetitionStore)
     relay = OutboxRelay("petitions", "proposals")
     config = Config()
+    seals = Seals()
 
     # Petitions
 
-    @http("POST", "/petitions", body=RaisePetition, returns=PublicPetition, status=201)
+    @http("POST", "/petitions", allow=(RESIDENT, INTAKE, *STAFF), body=RaisePetition,
+          returns=PublicPetition, status=201, limit="intake")
     def raise_petition(self, request, body):
-        """Raise a petition: what, where, and who to answer (kept private)."""
+        """Raise a petition: what, where, and who to answer (kept private).
+
+        A resident raises their own; a hotline or app back end (intake) raises for
+        residents; staff raise what they are told in person, in their grids.
+        """
         petition = self._raise(body)
-        return json_response(PublicPetition().dump(petition), status=201,
+        return json_response(PublicPetition().dump(self._open(petition)), status=201,
                              headers={"Location": f"/petitions/{petition['_id']}"})
 
-    @http("GET", "/petitions/<petition_id>", returns=PublicPetition)
+    @http("GET", "/petitions/<petition_id>", allow=PUBLIC, returns=PublicPetition)
     def get_petition(self, request, petition_id):
         """The public view of a petition: no contact details."""
-        return json_response(PublicPetition().dump(self._petition(petition_id)))
+        return json_response(PublicPetition().dump(self._open(self._petition(petition_id))))
 
-    @http("GET", "/petitions/<petition_id>/timeline", returns=Timeline)
+    @http("GET", "/petitions/<petition_id>/timeline", allow=(RESIDENT, *STAFF, AUDITOR),
+          returns=Timeline)
     def get_timeline(self, request, petition_id):
-        """Every step of a petition, with time, actor, event id and a sentence."""
+        """Every step of a petition, with time, actor, event id and a sentence: for its
+        resident and for staff of its grid."""
         petition = self._petition(petition_id)
+        self._check_access(petition)
         return json_response({"petition_id": petition_id, "state": petition["state"],
                               "timeline": TimelineEntry(many=True).dump(domain.timeline(petition))})
 
-    @http("POST", "/petitions/<petition_id>/<command>", body=BODIES, returns=StaffPetition)
+    @http("POST", "/petitions/<petition_id>/<command>", allow=COMMAND_ROLES, body=BODIES,
+          returns=StaffPetition)
     def command(self, request, petition_id, command, body):
         """A step of the lifecycle; a step the petition's state does not allow is a 409."""
         _, decide, arguments = COMMANDS[command]
-        self._petition(petition_id)
+        self._check_access(self._petition(petition_id))
         petition = self.store.change(petition_id, partial(
             decide, *arguments(body), now(), self.correlation_id))
-        return json_response(StaffPetition().dump(petition))
+        return json_response(StaffPetition().dump(self._open(petition)))
 
-    @http("POST", "/petitions/<petition_id>/merge", body=Merge, returns=StaffPetition)
+    @http("POST", "/petitions/<petition_id>/merge", allow=STAFF, body=Merge,
+          returns=StaffPetition)
     def merge(self, request, petition_id, body):
         """Merge a petition into another as its duplicate; it closes with the other."""
-        self._petition(petition_id)
+        self._check_access(self._petition(petition_id))
+        self._check_access(self._petition(body["into"]))
         petition = self.store.change(petition_id, partial(
             domain.merge, self.store.get(body["into"]), body["actor"], body["reason"], now(),
             self.correlation_id))
-        return json_response(StaffPetition().dump(petition))
+        return json_response(StaffPetition().dump(self._open(petition)))
 
-    @http("GET", "/staff/petitions", query=StaffQuery, returns=StaffPage)
+    @http("GET", "/staff/petitions", allow=(*STAFF, AUDITOR), query=StaffQuery,
+          returns=StaffPage)
     def query_petitions(self, request, query):
         """Petitions by grid, community, state, category, channel, dates or overdue,
-        newest first; pass next_cursor back as cursor for the next page."""
+        newest first, within your grids; pass next_cursor back as cursor for the next page."""
+        caller = self.caller
+        if "grid_id" in query:
+            caller.check(caller.covers_grid(query["grid_id"]), f"grid {query['grid_id']}")
+        if "community_id" in query:
+            caller.check(caller.covers_community(query["community_id"]),
+                         f"community {query['community_id']}")
+        if not caller.everywhere:
+            query["grid_ids"] = caller.grids
         page, cursor = self.store.query(query, now())
-        return json_response({"petitions": StaffPetition(many=True).dump(page),
+        return json_response({"petitions": StaffPetition(many=True).dump(
+            [self._open(p) for p in page]),
                               "next_cursor": cursor})
 
-    @http("GET", "/staff/petitions/<petition_id>", returns=StaffPetition)
+    @http("GET", "/staff/petitions/<petition_id>", allow=(*STAFF, AUDITOR),
+          returns=StaffPetition)
     def get_staff_view(self, request, petition_id):
         """The staff view; contact details are shown only to roles that contact residents."""
-        role = request.headers.get("X-Staff-Role")
-        return json_response(StaffPetition(role=role).dump(self._petition(petition_id)))
+        petition = self._petition(petition_id)
+        self._check_access(petition)
+        return json_response(StaffPetition(role=self.caller.role).dump(self._open(petition)))
 
-    @http("GET", "/grids", returns=Grids)
+    @http("GET", "/grids", allow=PUBLIC, returns=Grids)
     def list_grids(self, request):
         """The grids a petition may name."""
         return json_response({"grids": [{"id": g["_id"], "name": g["name"],
                                          "community_id": g["community_id"]}
                                         for g in self.store.grids()]})
 
-    @http("GET", "/grids/<grid_id>/petitions", query=StaffQuery(only=("limit", "cursor")),
+    @http("GET", "/grids/<grid_id>/petitions", allow=PUBLIC,
+          query=StaffQuery(only=("limit", "cursor")),
           returns=MapPage)
     def grid_map(self, request, grid_id, query):
         """The public map of a grid: anonymised, located to about 100 m."""
@@ -175,17 +213,18 @@ class PetitionService(PlatformService):
 
     # Categories
 
-    @http("GET", "/categories", returns=Categories)
+    @http("GET", "/categories", allow=PUBLIC, returns=Categories)
     def list_categories(self, request):
         """The categories, and the extra fields each asks for."""
         return json_response({"categories": self._categories_view(self.store.categories())})
 
-    @http("GET", "/categories/<code>", returns=Category)
+    @http("GET", "/categories/<code>", allow=PUBLIC, returns=Category)
     def get_category(self, request, code):
         """One category and the extra fields it asks for."""
         return json_response(self._categories_view([self._category(code)])[0])
 
-    @http("PUT", "/categories/<code>", body=CategoryDefinition, returns=Category)
+    @http("PUT", "/categories/<code>", allow=ADMIN_ONLY, body=CategoryDefinition,
+          returns=Category)
     def put_category(self, request, code, body):
         """Define or change a category."""
         category = {"_id": code, **body}
@@ -195,33 +234,35 @@ class PetitionService(PlatformService):
 
     # Open311 GeoReport v2
 
-    @open311_http("GET", f"{OPEN311}/discovery.json")
+    @open311_http("GET", f"{OPEN311}/discovery.json", allow=PUBLIC)
     def open311_discovery(self, request):
         """GeoReport v2 discovery: where the endpoint is and what it speaks."""
         return json_response(open311.discovery(request.host_url.rstrip("/") + OPEN311,
                                                self._jurisdiction(), self.config.get(
                                                    "OPEN311_CONTACT", "the city's 12345 centre")))
 
-    @open311_http("GET", f"{OPEN311}/services.json", returns=Open311Service(many=True))
+    @open311_http("GET", f"{OPEN311}/services.json", allow=PUBLIC, returns=Open311Service(many=True))
     def open311_services(self, request):
         """GeoReport v2 service list: our categories (optional ?jurisdiction_id=)."""
         open311.check_jurisdiction(request.args, self._jurisdiction())
         return json_response([open311.service(c) for c in self.store.categories()])
 
-    @open311_http("GET", f"{OPEN311}/services/<code>.json", returns=Open311Definition)
+    @open311_http("GET", f"{OPEN311}/services/<code>.json", allow=PUBLIC,
+                  returns=Open311Definition)
     def open311_service_definition(self, request, code):
         """GeoReport v2 service definition: a category's extra fields as attributes."""
         open311.check_jurisdiction(request.args, self._jurisdiction())
         return json_response(open311.service_definition(self._category(code)))
 
-    @open311_http("POST", f"{OPEN311}/requests.json", returns=Open311Created(many=True),
-                  status=201)
+    @open311_http("POST", f"{OPEN311}/requests.json", allow=(RESIDENT, INTAKE),
+                  returns=Open311Created(many=True), status=201, limit="intake")
     def open311_post_request(self, request):
         """GeoReport v2 POST service request, form-encoded as the spec has it.
 
         Fields: service_code, lat and long (or address_id, a grid id), address_string,
         description, media_url, first_name, last_name, phone, email, and
-        attribute[code]=value (attribute[code][]=value for lists).
+        attribute[code]=value (attribute[code][]=value for lists). api_key is a bearer
+        token of a resident or an intake service account (or send it as the header).
         """
         form = read_form(request)
         open311.check_jurisdiction(form, self._jurisdiction())
@@ -229,7 +270,8 @@ class PetitionService(PlatformService):
         petition = self._raise(load_data(RaisePetition(), request))
         return json_response(open311.created(petition), status=201)
 
-    @open311_http("GET", f"{OPEN311}/requests.json", returns=Open311Request(many=True))
+    @open311_http("GET", f"{OPEN311}/requests.json", allow=PUBLIC,
+                  returns=Open311Request(many=True))
     def open311_requests(self, request):
         """GeoReport v2 GET service requests.
 
@@ -244,14 +286,15 @@ class PetitionService(PlatformService):
         return json_response([self._service_request(p) for p in found
                               if wanted is None or (open311.status_of(p["state"]) == "closed") == wanted])
 
-    @open311_http("GET", f"{OPEN311}/requests/<petition_id>.json",
+    @open311_http("GET", f"{OPEN311}/requests/<petition_id>.json", allow=PUBLIC,
                   returns=Open311Request(many=True))
     def open311_request(self, request, petition_id):
         """GeoReport v2 GET one service request."""
         open311.check_jurisdiction(request.args, self._jurisdiction())
         return json_response([self._service_request(self._petition(petition_id))])
 
-    @open311_http("GET", f"{OPEN311}/tokens/<token>.json", returns=Open311Token(many=True))
+    @open311_http("GET", f"{OPEN311}/tokens/<token>.json", allow=PUBLIC,
+                  returns=Open311Token(many=True))
     def open311_token(self, request, token):
         """GeoReport v2 token: the service request id a POST's token stands for."""
         found = self.store.by_token(token)
@@ -261,7 +304,8 @@ class PetitionService(PlatformService):
 
     # Resident proposals (居民议案)
 
-    @http("POST", "/proposals", body=SubmitProposal, returns=ProposalView, status=201)
+    @http("POST", "/proposals", allow=(RESIDENT, GRID_STAFF), body=SubmitProposal,
+          returns=ProposalView, status=201)
     def submit_proposal(self, request, body):
         """Submit a residents' proposal (居民议案) for the branch to review."""
         proposal, events = proposals.submit(proposals.new_proposal_id(), body, now(),
@@ -270,34 +314,38 @@ class PetitionService(PlatformService):
         return json_response(self._proposal_view(proposal), status=201,
                              headers={"Location": f"/proposals/{proposal['_id']}"})
 
-    @http("GET", "/proposals", query=ProposalQuery, returns=Proposals)
+    @http("GET", "/proposals", allow=PUBLIC, query=ProposalQuery, returns=Proposals)
     def list_proposals(self, request, query):
         """Proposals, all public, of one community or all."""
         found = self.store.proposals_of(query.get("community_id"))
         return json_response({"proposals": PublicProposal(many=True).dump(found)})
 
-    @http("GET", "/proposals/<proposal_id>", returns=ProposalView)
+    @http("GET", "/proposals/<proposal_id>", allow=PUBLIC, returns=ProposalView)
     def get_proposal(self, request, proposal_id):
         """A proposal with its review, votes, notice, objections and tracked work."""
         return json_response(self._proposal_view(self._proposal(proposal_id)))
 
-    @http("POST", "/proposals/<proposal_id>/review", body=ReviewProposal, returns=ProposalView)
+    @http("POST", "/proposals/<proposal_id>/review", allow=(GRID_STAFF,), body=ReviewProposal,
+          returns=ProposalView)
     def review_proposal(self, request, proposal_id, body):
         """The branch's review: put to the assembly, or rejected after consulting residents."""
         return self._change_proposal(proposal_id, partial(proposals.review, body))
 
-    @http("POST", "/proposals/<proposal_id>/vote", body=AssemblyVote, returns=ProposalView)
+    @http("POST", "/proposals/<proposal_id>/vote", allow=(GRID_STAFF,), body=AssemblyVote,
+          returns=ProposalView)
     def vote_on_proposal(self, request, proposal_id, body):
         """The assembly's vote, with quorum and majority as configured."""
         return self._change_proposal(proposal_id, partial(
             proposals.vote, body, proposals.AssemblyRules.from_config(self.config)))
 
-    @http("POST", "/proposals/<proposal_id>/objections", body=Objection, returns=ProposalView)
+    @http("POST", "/proposals/<proposal_id>/objections", allow=(RESIDENT,), body=Objection,
+          returns=ProposalView)
     def object_to_proposal(self, request, proposal_id, body):
         """A resident's objection while the result is on public notice."""
-        return self._change_proposal(proposal_id, partial(proposals.object_to, body))
+        return self._change_proposal(proposal_id, partial(proposals.object_to, body),
+                                     staff_only=False)
 
-    @http("POST", "/proposals/<proposal_id>/conclude", body=ConcludeNotice,
+    @http("POST", "/proposals/<proposal_id>/conclude", allow=(GRID_STAFF,), body=ConcludeNotice,
           returns=ProposalView)
     def conclude_proposal(self, request, proposal_id, body):
         """After the notice: answer every objection and conclude."""
@@ -352,10 +400,19 @@ class PetitionService(PlatformService):
 
     @every("PETITION_SWEEP_SECONDS", 60)
     def sweep(self):
-        """Close unanswered follow-ups and archive verified petitions."""
+        """Close unanswered follow-ups, archive verified petitions, forget the contact of
+        reporters whose petitions closed longer ago than the retention period (keeping
+        the figures), and seal contacts still in the clear or under a retired key."""
         policy, at, correlation_id = self._policy(), now(), uuid.uuid4().hex
         for petition_id in self.store.due_for_sweep(at, policy):
             self.store.change(petition_id, partial(domain.sweep, at, policy, correlation_id))
+        retention = timedelta(days=policy.contact_retention_days)
+        for petition_id, reporter in self.store.reporters_to_forget(at - retention):
+            self.store.replace_reporter(petition_id, domain.forgotten_reporter(reporter, at))
+        for petition_id, reporter in self.store.reporters_to_seal(self.seals.is_current):
+            opened = domain.opened_reporter(reporter, self.seals.open)
+            self.store.replace_reporter(petition_id,
+                                        domain.sealed_reporter(opened, self.seals.seal))
 
     # Helpers
 
@@ -365,6 +422,11 @@ class PetitionService(PlatformService):
         if data["proposal_id"]:
             self._adopted_proposal(data["proposal_id"])
         grid = self._grid_for(data)
+        caller = self.caller
+        if caller.role in STAFF:
+            caller.check(caller.covers_grid(grid["_id"]), f"grid {grid['_id']}")
+        data["owner"] = caller.sub if caller.role == RESIDENT else None
+        data["reporter"] = domain.sealed_reporter(data["reporter"], self.seals.seal)
         policy, at = self._policy(), now()
         nearby = self.store.open_nearby(grid["_id"], data["category"],
                                         at - timedelta(hours=policy.duplicate_window_hours))
@@ -374,6 +436,18 @@ class PetitionService(PlatformService):
             self.correlation_id)
         self.store.add(petition, events)
         return petition
+
+    def _open(self, petition):
+        return {**petition, "reporter": domain.opened_reporter(petition["reporter"],
+                                                               self.seals.open)}
+
+    def _check_access(self, petition):
+        """A resident reaches their own petitions; staff those of their grids."""
+        caller = self.caller
+        if caller.role == RESIDENT:
+            caller.check(petition.get("owner") == caller.sub, "petitions raised by others")
+        else:
+            caller.check(caller.covers_grid(petition["grid_id"]), "this petition's grid")
 
     def _grid_for(self, data):
         if data["grid_id"]:
@@ -435,8 +509,11 @@ class PetitionService(PlatformService):
                 "proposal_id": [f"{proposal_id!r} is not an adopted proposal; see GET /proposals."]})
         return proposal
 
-    def _change_proposal(self, proposal_id, decide):
-        self._proposal(proposal_id)
+    def _change_proposal(self, proposal_id, decide, staff_only=True):
+        proposal = self._proposal(proposal_id)
+        if staff_only:
+            self.caller.check(self.caller.covers_community(proposal["community_id"]),
+                              f"community {proposal['community_id']}")
         proposal = self.store.change_proposal(proposal_id, partial(decide, now(),
                                                                    self.correlation_id))
         return json_response(self._proposal_view(proposal))

@@ -87,6 +87,8 @@ class PetitionStore(MongoStore):
         """One page of petitions, newest first; the cursor continues after the last one."""
         query = {key: filters[key] for key in
                  ("grid_id", "community_id", "state", "category", "channel") if key in filters}
+        if "grid_ids" in filters and "grid_id" not in query:
+            query["grid_id"] = {"$in": list(filters["grid_ids"])}
         raised = {}
         if "raised_from" in filters:
             raised["$gte"] = filters["raised_from"].isoformat()
@@ -132,6 +134,23 @@ class PetitionStore(MongoStore):
         for query in queries:
             ids += [d["_id"] for d in self.db.petitions.find(query, {"_id": 1}).limit(limit)]
         return ids
+
+    def reporters_to_forget(self, closed_before, limit=500):
+        """Closed petitions past the retention period that still hold a contact."""
+        return [(d["_id"], d["reporter"]) for d in self.db.petitions.find(
+            {"closed_at": {"$lt": closed_before.isoformat()}, "reporter.removed_at": None},
+            {"reporter": 1}).limit(limit)]
+
+    def reporters_to_seal(self, is_current, limit=500):
+        """Contacts in the clear (written before sealing began) or under a retired key."""
+        found = self.db.petitions.find({"reporter.removed_at": None}, {"reporter": 1})
+        return [(d["_id"], d["reporter"]) for d in found
+                if "sealed" not in d["reporter"] or not is_current(d["reporter"]["sealed"])
+                ][:limit]
+
+    def replace_reporter(self, petition_id, reporter):
+        # Only the reporter changes: a concurrent change of the petition $sets other fields.
+        self.db.petitions.update_one({"_id": petition_id}, {"$set": {"reporter": reporter}})
 
     def of_proposal(self, proposal_id):
         return list(self.db.petitions.find({"proposal_id": proposal_id},

@@ -51,6 +51,7 @@ from services.volunteer.schemas import (
     VolunteerView,
 )
 from services.volunteer.store import VolunteerStore
+from shared.auth import ADMIN_ONLY, AUDITOR, GRID_STAFF, PUBLIC, STAFF, VOLUNTEER
 from shared.consumers import subscribe
 from shared.errors import Conflict, NotFound
 from shared.events import now
@@ -71,32 +72,41 @@ class VolunteerService(PlatformService):
 
     # People and teams
 
-    @http("PUT", "/volunteers/<volunteer_id>", body=Volunteer, returns=VolunteerView)
+    @http("PUT", "/volunteers/<volunteer_id>", allow=(GRID_STAFF,), body=Volunteer,
+          returns=VolunteerView)
     def put_volunteer(self, request, volunteer_id, body):
-        """Register a volunteer, or update one."""
+        """Register a volunteer who lives in your grids, or update one."""
+        self.caller.check(self.caller.covers_grid(body["home_grid_id"]),
+                          f"grid {body['home_grid_id']}")
         record = people.volunteer_record(volunteer_id, body)
         self.store.save_volunteer(volunteer_id, record)
         return json_response(VolunteerView().dump(self.store.volunteer(volunteer_id)))
 
-    @http("GET", "/volunteers/<volunteer_id>", returns=VolunteerView)
+    @http("GET", "/volunteers/<volunteer_id>", allow=(VOLUNTEER, *STAFF, AUDITOR),
+          returns=VolunteerView)
     def get_volunteer(self, request, volunteer_id):
-        """A volunteer, without their phone number."""
-        return json_response(VolunteerView().dump(self._volunteer(volunteer_id)))
+        """A volunteer, without their phone number: for themselves and staff of their grid."""
+        volunteer = self._volunteer(volunteer_id)
+        self._check_person(volunteer)
+        return json_response(VolunteerView().dump(volunteer))
 
-    @http("POST", "/volunteers/<volunteer_id>/reports", body=Report, status=201)
+    @http("POST", "/volunteers/<volunteer_id>/reports", allow=(VOLUNTEER,), body=Report,
+          status=201)
     def report(self, request, volunteer_id, body):
         """A party member reports to the community they live in (报到)."""
+        self._check_self(volunteer_id)
         record, events = people.report_to_community(
             uuid.uuid4().hex, self._volunteer(volunteer_id), body, now(), self.correlation_id)
         self.store.add_report(record, events)
         return json_response({"id": record.pop("_id"), **record}, status=201)
 
-    @http("GET", "/communities/<community_id>/figures")
+    @http("GET", "/communities/<community_id>/figures", allow=(*STAFF, AUDITOR))
     def community_figures(self, request, community_id):
         """Volunteers, party members who reported, and work done in a community."""
+        self.caller.check(self.caller.covers_community(community_id), f"community {community_id}")
         return json_response({"community_id": community_id, **self.store.figures(community_id)})
 
-    @http("PUT", "/teams/<team_id>", body=Team)
+    @http("PUT", "/teams/<team_id>", allow=ADMIN_ONLY, body=Team)
     def put_team(self, request, team_id, body):
         """Register a volunteer team: leader, members, skills."""
         team = body
@@ -105,34 +115,51 @@ class VolunteerService(PlatformService):
                                               {**team, "roles": {}}, self.correlation_id))
         return json_response({"id": team_id, "members": len(team["members"])})
 
-    @http("GET", "/teams/<team_id>/notices")
+    @http("GET", "/teams/<team_id>/notices", allow=(VOLUNTEER, AUDITOR))
     def team_notices(self, request, team_id):
         """What the team leader is told, such as claims that lapsed."""
+        if self.caller.role == VOLUNTEER:
+            team = self.store.team(team_id) or {}
+            self._check_self(team.get("leader_id"))
         return json_response({"team_id": team_id, "notices": self.store.notices_for(team_id)})
 
     # Tasks
 
-    @http("GET", "/tasks", query=TaskQuery, returns=Tasks)
+    @http("GET", "/tasks", allow=(VOLUNTEER, *STAFF, AUDITOR), query=TaskQuery, returns=Tasks)
     def list_tasks(self, request, query):
-        """The open tasks a volunteer may claim (?volunteer_id=), or a team's (?team_id=)."""
+        """The open tasks a volunteer may claim (?volunteer_id=), or a team's (?team_id=)
+        in your grids."""
+        caller = self.caller
+        if caller.role == VOLUNTEER:
+            self._check_self(query.get("volunteer_id"))
         if volunteer_id := query.get("volunteer_id"):
             volunteer, today = self._volunteer(volunteer_id), now().date()
             teams = {t["_id"]: t for t in self.store.teams_of(volunteer_id)}
             tasks = [t for t in self.store.find_tasks(teams, "open")
                      if not domain.why_not_eligible(volunteer, teams[t["team_id"]], t, today)]
         else:
-            tasks = self.store.find_tasks([query["team_id"]], query.get("status"))
+            tasks = [t for t in self.store.find_tasks([query["team_id"]], query.get("status"))
+                     if caller.covers_grid(t["grid_id"])]
         return json_response({"tasks": Task(many=True).dump(tasks)})
 
-    @http("GET", "/tasks/<task_id>", returns=Task)
+    @http("GET", "/tasks/<task_id>", allow=(VOLUNTEER, *STAFF, AUDITOR), returns=Task)
     def get_task(self, request, task_id):
-        """A task: its places, claims, report and verifications."""
-        return json_response(Task().dump(self._task(task_id)))
+        """A task: its places, claims, report and verifications; for its team's members and
+        staff of its grid."""
+        task = self._task(task_id)
+        caller = self.caller
+        if caller.role == VOLUNTEER:
+            team = self.store.team(task["team_id"]) or {}
+            caller.check(caller.volunteer_id in team.get("members", ()), "other teams' tasks")
+        else:
+            caller.check(caller.covers_grid(task["grid_id"]), "this task's grid")
+        return json_response(Task().dump(task))
 
-    @http("POST", "/tasks/<task_id>/claim", body=Claim, returns=Task)
+    @http("POST", "/tasks/<task_id>/claim", allow=(VOLUNTEER,), body=Claim, returns=Task)
     def claim(self, request, task_id, body):
         """Claim a place on a task, if the volunteer is eligible and a place is free."""
         volunteer_id = body["volunteer_id"]
+        self._check_self(volunteer_id)
         team = self.store.team(self._task(task_id)["team_id"])
         policy = self._policy()
         volunteer = self.store.reserve_claim(self._volunteer(volunteer_id)["_id"],
@@ -148,30 +175,40 @@ class VolunteerService(PlatformService):
             raise
         return json_response(Task().dump(task))
 
-    @http("POST", "/tasks/<task_id>/release", body=Release, returns=Task)
+    @http("POST", "/tasks/<task_id>/release", allow=(VOLUNTEER,), body=Release, returns=Task)
     def release(self, request, task_id, body):
         """Give a claimed place back."""
+        self._check_self(body["volunteer_id"])
         task = self._change(task_id, partial(domain.release, body["volunteer_id"], body["reason"],
                                              now(), self.correlation_id))
         self.store.free_claim(body["volunteer_id"])
         return json_response(Task().dump(task))
 
-    @http("POST", "/tasks/<task_id>/progress", body=Progress, returns=Task)
+    @http("POST", "/tasks/<task_id>/progress", allow=(VOLUNTEER,), body=Progress, returns=Task)
     def progress(self, request, task_id, body):
         """Report progress, which keeps a claim from lapsing."""
+        self._check_self(body["volunteer_id"])
         return json_response(Task().dump(self._change(task_id, partial(
             domain.report_progress, body["volunteer_id"], body["note"], now(), self._policy(),
             self.correlation_id))))
 
-    @http("POST", "/tasks/<task_id>/complete", body=Completion, returns=Task)
+    @http("POST", "/tasks/<task_id>/complete", allow=(VOLUNTEER,), body=Completion,
+          returns=Task)
     def complete(self, request, task_id, body):
         """Submit the work as done, with hours, cost and photos, for verification."""
+        self._check_self(body["volunteer_id"])
         return json_response(Task().dump(self._change(task_id, partial(
             domain.submit, body, now(), self.correlation_id))))
 
-    @http("POST", "/tasks/<task_id>/verify", body=Verification, returns=Task)
+    @http("POST", "/tasks/<task_id>/verify", allow=(VOLUNTEER, GRID_STAFF), body=Verification,
+          returns=Task)
     def verify(self, request, task_id, body):
         """The team leader (or grid) approves the work, or sends it back."""
+        if self.caller.role == VOLUNTEER:
+            self._check_self(body["verifier_id"])
+        else:
+            self.caller.check(self.caller.covers_grid(self._task(task_id)["grid_id"]),
+                              "this task's grid")
         task = self._change(task_id, partial(domain.verify, body, now(), self.correlation_id))
         if task["status"] == "completed":
             for volunteer_id in task["claimant_ids"]:
@@ -180,18 +217,19 @@ class VolunteerService(PlatformService):
 
     # The morality bank
 
-    @http("PUT", "/bank/branches/<branch_id>", body=Branch)
+    @http("PUT", "/bank/branches/<branch_id>", allow=ADMIN_ONLY, body=Branch)
     def put_branch(self, request, branch_id, body):
         """Open or rename a morality bank branch (储蓄所)."""
         self.ledger.save_branch(branch_id, body)
         return json_response({"id": branch_id, **self.ledger.branch(branch_id)})
 
-    @http("GET", "/bank/branches/<branch_id>/statement", query=LedgerQuery(only=("unit",)))
+    @http("GET", "/bank/branches/<branch_id>/statement", allow=(AUDITOR,),
+          query=LedgerQuery(only=("unit",)))
     def branch_statement(self, request, branch_id, query):
         """A branch's deposits, donations and redemptions, in hours or points."""
         return json_response(self.ledger.branch_statement(branch_id, query["unit"]))
 
-    @http("PUT", "/bank/catalogue/<item_id>", body=CatalogueItem)
+    @http("PUT", "/bank/catalogue/<item_id>", allow=ADMIN_ONLY, body=CatalogueItem)
     def put_item(self, request, item_id, body):
         """Offer something hours can be redeemed for, at a price in hours."""
         item = body
@@ -199,14 +237,15 @@ class VolunteerService(PlatformService):
                                         "price_minutes": bank.minutes(item["price_hours"])})
         return json_response({"id": item_id, **self.ledger.item(item_id)})
 
-    @http("GET", "/bank/catalogue")
+    @http("GET", "/bank/catalogue", allow=PUBLIC)
     def list_items(self, request):
         """What hours can be redeemed for."""
         return json_response({"items": self.ledger.items(active_only=True)})
 
-    @http("POST", "/bank/donations", body=Donation, status=201)
+    @http("POST", "/bank/donations", allow=(VOLUNTEER,), body=Donation, status=201)
     def donate(self, request, body):
-        """Give hours to another member; the request_id makes it happen once."""
+        """Give your hours to another member; the request_id makes it happen once."""
+        self._check_self(body["from_volunteer_id"])
         giver = self._volunteer(body["from_volunteer_id"])
         receiver = self._volunteer(body["to_volunteer_id"])
         posted = self.ledger.post_debit(
@@ -216,9 +255,10 @@ class VolunteerService(PlatformService):
                                         memo=body["memo"]))
         return json_response(posted, status=201)
 
-    @http("POST", "/bank/redemptions", body=Redemption, status=201)
+    @http("POST", "/bank/redemptions", allow=(VOLUNTEER,), body=Redemption, status=201)
     def redeem(self, request, body):
-        """Spend hours on a catalogue item; the request_id makes it happen once."""
+        """Spend your hours on a catalogue item; the request_id makes it happen once."""
+        self._check_self(body["volunteer_id"])
         member = self._volunteer(body["volunteer_id"])
         item = self.ledger.item(body["item_id"])
         if item is None:
@@ -230,9 +270,12 @@ class VolunteerService(PlatformService):
                                                     body["quantity"], balance, now()))
         return json_response(posted, status=201)
 
-    @http("GET", "/bank/members/<volunteer_id>", query=LedgerQuery(only=("unit",)))
+    @http("GET", "/bank/members/<volunteer_id>", allow=(VOLUNTEER, AUDITOR),
+          query=LedgerQuery(only=("unit",)))
     def member_statement(self, request, volunteer_id, query):
-        """A member's balance and statement, in hours or points."""
+        """A member's balance and statement, in hours or points: their own."""
+        if self.caller.role == VOLUNTEER:
+            self._check_self(volunteer_id)
         unit = query["unit"]
         account = bank.member_account(self._volunteer(volunteer_id)["_id"])
         lines = bank.statement(self.ledger.postings(account, unit))
@@ -243,7 +286,7 @@ class VolunteerService(PlatformService):
         return json_response({"volunteer_id": volunteer_id, "unit": unit, **shown,
                               "lines": lines})
 
-    @http("GET", "/bank/leaderboard", query=LedgerQuery)
+    @http("GET", "/bank/leaderboard", allow=PUBLIC, query=LedgerQuery)
     def leaderboard(self, request, query):
         """The members with the most hours or points, in a grid or community, since a date."""
         return json_response({**{k: v for k, v in query.items() if k != "since"},
@@ -252,18 +295,18 @@ class VolunteerService(PlatformService):
                                   community_id=query.get("community_id"),
                                   since=query.get("since"))})
 
-    @http("PUT", "/bank/points-rules", body=PointsRules)
+    @http("PUT", "/bank/points-rules", allow=ADMIN_ONLY, body=PointsRules)
     def put_points_rules(self, request, body):
         """Replace the rules that turn party members' hours into points."""
         revision = self.ledger.replace_points_rules(body)
         return json_response({"revision": revision})
 
-    @http("GET", "/bank/points-rules")
+    @http("GET", "/bank/points-rules", allow=PUBLIC)
     def get_points_rules(self, request):
         """The points rules in force."""
         return json_response(self.ledger.points_rules())
 
-    @http("GET", "/bank/trial-balance")
+    @http("GET", "/bank/trial-balance", allow=(AUDITOR,))
     def trial_balance(self, request):
         """Every unit of the ledger sums to zero: the proof it is whole."""
         return json_response(self.ledger.trial_balance())
@@ -360,6 +403,17 @@ class VolunteerService(PlatformService):
                      if c["state"] == state and c.get("ended_at") == at.isoformat()]
         for volunteer_id in ended:
             self.store.free_claim(volunteer_id)
+
+    def _check_self(self, volunteer_id):
+        """A volunteer acts as themselves only."""
+        self.caller.check(self.caller.is_volunteer(volunteer_id), "other volunteers")
+
+    def _check_person(self, volunteer):
+        caller = self.caller
+        if caller.role == VOLUNTEER:
+            self._check_self(volunteer["_id"])
+        else:
+            caller.check(caller.covers_grid(volunteer["home_grid_id"]), "this volunteer's grid")
 
     def _task(self, task_id):
         task = self.store.task(task_id)

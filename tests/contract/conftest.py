@@ -17,8 +17,8 @@ CONTRACT_PORTS = {"grid": 18201, "petition": 18202, "volunteer": 18203, "funding
 def contract_platform(infrastructure, mongo_client, tmp_path_factory):
     vhost, amqp_uri = new_vhost(infrastructure)
     prefix = new_database_prefix()
-    running = Platform({"AMQP_URI": amqp_uri, "MONGO_URI": infrastructure["MONGO_URI"],
-                        "DATABASE_PREFIX": prefix}, CONTRACT_PORTS,
+    running = Platform({**infrastructure, "AMQP_URI": amqp_uri, "DATABASE_PREFIX": prefix},
+                       CONTRACT_PORTS,
                        tmp_path_factory.mktemp("contract-logs"))
     try:
         running.start_all()

@@ -4,6 +4,7 @@ import pytest
 import requests
 
 from tools import demo_city
+from tools.auth import bearer
 from tools.platform import SERVICES, Platform
 
 TEST_PORTS = {"grid": 18001, "petition": 18002, "volunteer": 18003, "funding": 18004}
@@ -26,11 +27,14 @@ def platform(service_config, tmp_path_factory):
 def api(platform):
     """requests, pointed at one service: ``api("petition").post("/petitions", json=...)``."""
     class Client:
+        """Calls carry an administrator's token unless they send their own Authorization."""
+
         def __init__(self, service):
             self.base = platform.url(service)
 
         def __getattr__(self, method):
-            return lambda path, **kwargs: requests.request(method, self.base + path, timeout=10,
-                                                           **kwargs)
+            return lambda path, headers=None, **kwargs: requests.request(
+                method, self.base + path, timeout=10, headers={**bearer(), **(headers or {})},
+                **kwargs)
 
     return Client

@@ -3,6 +3,7 @@
 The client is civicbot (PyPI, MIT), which we did not write: it lists the
 services, reads a service definition, posts a request form-encoded with
 ``attribute[...]`` fields, and reads the request back by id, by query and by token.
+Its ``api_key`` is the token of an intake service account (a hotline's back end).
 """
 
 import json
@@ -12,8 +13,10 @@ from civicbot.http import HttpError, HttpTransport, RateLimiter
 from civicbot.open311 import Open311Client
 from civicbot.registry import Endpoint
 
+from shared.auth import INTAKE
 from tests.conftest import poll
 from tools import demo_city
+from tools.auth import operator_token
 
 
 @pytest.fixture
@@ -29,7 +32,8 @@ def post(client, **fields):
     request = {"lat": spot["lat"], "lng": spot["lng"], "address_string": "Lane 4, Hexi",
                "description": "The drain at the end of lane 4 is blocked and smells.",
                "attributes": {"severity": "smell"}, **fields}
-    return client.create_request("drains", dry_run=False, confirm="SEND", api_key="demo-key",
+    return client.create_request("drains", dry_run=False, confirm="SEND",
+                                 api_key=operator_token(INTAKE, sub="hotline-12345"),
                                  **request).response
 
 
@@ -83,7 +87,7 @@ def test_a_311_client_gets_errors_in_the_specs_format(client):
 
 def test_a_311_client_may_give_the_grid_as_address_id_and_a_multivalue_attribute(client):
     [created] = client.create_request(
-        "sanitation", dry_run=False, confirm="SEND", api_key="demo-key", address_id="g05",
+        "sanitation", dry_run=False, confirm="SEND", api_key=operator_token(INTAKE), address_id="g05",
         address_string="Behind the Hexi market", description="Rubbish piled behind the market.",
         attributes={"waste_type": ["household", "bulky"]}).response
     read = client.get_request(created["service_request_id"])

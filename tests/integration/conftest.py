@@ -13,6 +13,7 @@ import requests
 from shared.broker import Broker
 from shared.catalogue import CATALOGUE
 from tests.conftest import drop_databases, new_database_prefix, new_vhost
+from tools.auth import bearer
 
 # The backoff shortened, so a test of five failed attempts takes seconds, not minutes.
 FAST_RETRIES = "0.2,0.5,1"
@@ -22,7 +23,7 @@ FAST_RETRIES = "0.2,0.5,1"
 def isolated_config(infrastructure, mongo_client):
     vhost, uri = new_vhost(infrastructure)
     prefix = new_database_prefix()
-    yield {"AMQP_URI": uri, "MONGO_URI": infrastructure["MONGO_URI"], "DATABASE_PREFIX": prefix,
+    yield {**infrastructure, "AMQP_URI": uri, "DATABASE_PREFIX": prefix,
            "WEB_SERVER_ADDRESS": "127.0.0.1:0", "EVENT_RETRY_DELAYS": FAST_RETRIES}
     subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
     drop_databases(mongo_client, prefix)
@@ -61,14 +62,16 @@ def free_port():
 
 
 class Api:
-    """requests against one in-process service: ``api.post("/petitions", json=...)``."""
+    """requests against one in-process service: ``api.post("/petitions", json=...)``, with
+    an administrator's token unless the call sends its own Authorization header."""
 
     def __init__(self, base):
         self.base = base
 
     def __getattr__(self, method):
-        return lambda path, **kwargs: requests.request(method, self.base + path, timeout=10,
-                                                       **kwargs)
+        return lambda path, headers=None, **kwargs: requests.request(
+            method, self.base + path, timeout=10, headers={**bearer(), **(headers or {})},
+            **kwargs)
 
 
 @pytest.fixture
@@ -95,8 +98,8 @@ def serve_once(request):
     client = request.getfixturevalue("mongo_client")
     vhost, uri = new_vhost(infrastructure)
     prefix, port = new_database_prefix(), free_port()
-    config = {"AMQP_URI": uri, "MONGO_URI": infrastructure["MONGO_URI"],
-              "DATABASE_PREFIX": prefix, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"}
+    config = {**infrastructure, "AMQP_URI": uri, "DATABASE_PREFIX": prefix,
+              "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"}
     container = ServiceContainer(FundingService, config)
     container.start()
     broker = Broker(uri)

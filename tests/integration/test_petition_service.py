@@ -14,10 +14,12 @@ import pytest
 from services.petition import domain
 from services.petition.service import PetitionService
 from shared import geo
+from shared.auth import AUDITOR, GRID_STAFF
 from shared.catalogue import CATALOGUE
 from shared.events import new_event, now
 from tests.conftest import poll
 from tools import demo_city
+from tools.auth import bearer
 
 HANDLER = {"kind": "volunteer_team", "team_id": "team-drain-repair", "name": "Drains team"}
 DRAIN = {"category": "drains", "description": "The drain outside building 3 overflows.",
@@ -285,9 +287,11 @@ def test_public_views_hide_the_reporter_and_the_map_is_coarse(service):
     public = api.get(f"/petitions/{petition_id}").json()
     assert public["reported_by"] == "W*** F***" and "reporter" not in public
     assert "attributes" not in public
-    contact = api.get(f"/staff/petitions/{petition_id}",
-                      headers={"X-Staff-Role": "follow_up_caller"}).json()["reporter"]
+    grid_staff = bearer(GRID_STAFF, grids=("g01",))
+    contact = api.get(f"/staff/petitions/{petition_id}", headers=grid_staff).json()["reporter"]
     assert contact["phone"] == "13800001234"
+    masked = api.get(f"/staff/petitions/{petition_id}", headers=bearer(AUDITOR)).json()
+    assert masked["reporter"]["phone"] == "138****1234"
     on_map = api.get("/grids/g01/petitions").json()["petitions"]
     assert on_map[0]["location"] == {"lat": round(DRAIN["location"]["lat"], 3),
                                      "lng": round(DRAIN["location"]["lng"], 3)}

@@ -315,9 +315,9 @@ def test_the_public_never_sees_contact_details_and_anonymous_reporters_are_not_n
 
 def test_staff_see_masked_contact_details_unless_their_role_contacts_residents():
     reporter = REQUEST["reporter"]
-    masked = domain.reporter_for_staff(reporter, "grid_assistant")
+    masked = domain.reporter_for_staff(reporter, "auditor")
     assert masked["name"] == "W*** F***" and masked["phone"] == "138****1234"
-    assert domain.reporter_for_staff(reporter, "follow_up_caller")["phone"] == "13800001234"
+    assert domain.reporter_for_staff(reporter, "dispatcher")["phone"] == "13800001234"
     assert domain.reporter_for_staff(reporter, None)["phone"] == "138****1234"
 
 
