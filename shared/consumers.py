@@ -8,7 +8,7 @@ catalogue. What happens to each message:
 - invalid (not JSON, fails the envelope or its schema, wrong type): logged
   once with the reason, parked in ``dead-letters``, acked; the consumer goes on;
 - the handler raised: sent back after a delay that grows with each attempt
-  (``EVENT_RETRY_DELAYS``, seconds, default 1, 5, 30, 120, 600), while the
+  (``EVENT_RETRY_DELAYS``, seconds, default 1, 2, 5, 15, 60), while the
   messages behind it go on. After ``MAX_ATTEMPTS`` it is dead-lettered with the
   last error, unless the failure is an outage (the database or broker
   unreachable): that is retried at the longest delay until it ends, because
@@ -31,12 +31,12 @@ from shared.observability import EVENT_DELIVERY, EVENTS_HANDLED
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-RETRY_DELAYS = (1, 5, 30, 120, 600)
+RETRY_DELAYS = (1, 2, 5, 15, 60)
 OUTAGES = (ConnectionFailure, ConnectionError)  # ConnectionError: sockets, and so kombu's
 
 
 def retry_delays(config):
-    """The backoff, in seconds, from EVENT_RETRY_DELAYS ("1,5,30,120,600")."""
+    """The backoff, in seconds, from EVENT_RETRY_DELAYS ("1,2,5,15,60")."""
     configured = config.get("EVENT_RETRY_DELAYS")
     if not configured:
         return RETRY_DELAYS

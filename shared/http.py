@@ -238,27 +238,28 @@ class HttpEntrypoint(HttpRequestHandler):
             return self.allow.schemas.get(word, ())
         return self.allow
 
-    def authorize(self, request):
-        """The caller, if the endpoint's roles admit them; 401 or 403 otherwise, before the
-        body is even read, so a refused caller learns nothing from validation."""
-        roles = self.roles_for(request.path_values)
+    def authenticate(self, request):
+        """The caller the token names; anonymous without a token; 401 for a bad token."""
         token = auth.bearer(request)
         if token is None and self.token_param:
             token = request.values.get(self.token_param) or None
-        if token is None:
-            if roles == auth.PUBLIC:
-                return auth.ANONYMOUS
-            raise errors.Unauthenticated(
-                "Sign in first: send 'Authorization: Bearer <token>' with a token from "
-                "POST /auth/token on the grid service.")
-        caller = self.guard.keyring.verify(token)
-        if roles != auth.PUBLIC and caller.role != auth.ADMINISTRATOR and caller.role not in roles:
-            raise errors.Forbidden(
-                f"Your {caller.role} role may not {self.method} {self.url}; it is open to: "
-                f"{', '.join(roles)}.")
+        return auth.ANONYMOUS if token is None else self.guard.keyring.verify(token)
+
+    def authorize(self, request, caller):
+        """401 or 403 unless the endpoint's roles admit the caller, before the body is even
+        read, so a refused caller learns nothing from validation; then the rate limit."""
+        roles = self.roles_for(request.path_values)
+        if roles != auth.PUBLIC:
+            if caller is auth.ANONYMOUS:
+                raise errors.Unauthenticated(
+                    "Sign in first: send 'Authorization: Bearer <token>' with a token from "
+                    "POST /auth/token on the grid service.")
+            if caller.role != auth.ADMINISTRATOR and caller.role not in roles:
+                raise errors.Forbidden(
+                    f"Your {caller.role} role may not {self.method} {self.url}; it is open "
+                    f"to: {', '.join(roles)}.")
         if self.limit:
             self.guard.limits.take(self.limit, caller, request.remote_addr)
-        return caller
 
     def handle_request(self, request):
         correlation_id = request.headers.get("X-Correlation-Id") or uuid.uuid4().hex
@@ -266,7 +267,8 @@ class HttpEntrypoint(HttpRequestHandler):
         request.shallow = False
         caller = None
         try:
-            caller = self.authorize(request)
+            caller = self.authenticate(request)
+            self.authorize(request, caller)
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)
             done = Event()

@@ -34,12 +34,18 @@ def document(service_cls):
     spec.components.security_scheme("bearer", {
         "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
         "description": "A token from POST /auth/token on the grid service."})
-    for name, endpoint in endpoints(service_cls):
-        handler = getattr(service_cls, name)
-        for path, body in _variants(endpoint.body, endpoint):
-            spec.path(path=PATH_VARIABLE.sub(r"{\1}", path), operations={
-                endpoint.method.lower(): _operation(name, handler, endpoint, path, body)})
+    for name, endpoint, path, body in operations(service_cls):
+        spec.path(path=PATH_VARIABLE.sub(r"{\1}", path), operations={endpoint.method.lower(): (
+            _operation(name, getattr(service_cls, name), endpoint, path, body))})
     return spec.to_dict()
+
+
+def operations(service_cls):
+    """(handler name, endpoint, path, body schema) for each operation: a ByPath route
+    is one operation per word."""
+    for name, endpoint in endpoints(service_cls):
+        for path, body in _variants(endpoint.body, endpoint):
+            yield name, endpoint, path, body
 
 
 def _variants(declared, endpoint):

@@ -30,6 +30,24 @@ def test_each_service_runs_as_its_own_deployment_with_probes_and_limits(service)
             == f"grid-governance-{service}")
 
 
+def secret_env(service):
+    container = manifests(service)["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"]
+            if "valueFrom" in e}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_checks_tokens_but_only_the_grid_service_can_sign_them(service):
+    env = secret_env(service)
+    assert env["AUTH_PUBLIC_KEYS"] == "grid-governance-auth"
+    assert ("AUTH_SIGNING_KEY" in env) == (service == "grid")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_only_the_petition_service_holds_the_key_to_reporters_contacts(service):
+    assert ("SEAL_KEYS" in secret_env(service)) == (service == "petition")
+
+
 def broker_users():
     """The Topology Operator's resources, by (kind, name)."""
     documents = yaml.safe_load_all((K8S / "rabbitmq-users.yaml").read_text())

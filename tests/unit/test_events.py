@@ -76,4 +76,10 @@ def test_a_failed_handler_backs_off_step_by_step_and_stays_at_the_longest_delay(
 
 def test_the_backoff_is_configured_in_seconds():
     assert retry_delays({"EVENT_RETRY_DELAYS": "0.5,2,10"}) == (0.5, 2.0, 10.0)
-    assert retry_delays({}) == (1, 5, 30, 120, 600)
+    assert retry_delays({}) == (1, 2, 5, 15, 60)
+
+
+def test_the_readme_permission_matrix_is_the_one_the_endpoints_declare():
+    from tools.permissions_doc import README, table
+
+    assert table() in README.read_text(), "regenerate with: python -m tools.permissions_doc --write"
