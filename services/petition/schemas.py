@@ -361,6 +361,25 @@ class Categories(Schema):
     categories = fields.List(fields.Nested(Category), required=True)
 
 
+class FiguresQuery(Query):
+    grid_id = fields.String(validate=ID)
+    community_id = fields.String(validate=ID)
+    from_ = fields.AwareDateTime(data_key="from", attribute="from", format="iso", metadata={
+        "description": "Petitions raised from this time on."})
+    to = fields.AwareDateTime(format="iso", metadata={"description": "... and before this."})
+
+
+class ThreeRates(Schema):
+    dispatched = fields.Integer(required=True)
+    acknowledged_on_time = fields.Integer(required=True)
+    response_rate = fields.Float(required=True, allow_none=True)
+    resolved = fields.Integer(required=True)
+    resolution_rate = fields.Float(required=True, allow_none=True)
+    rated = fields.Integer(required=True)
+    satisfied = fields.Integer(required=True)
+    satisfaction_rate = fields.Float(required=True, allow_none=True)
+
+
 class ProposalQuery(Query):
     community_id = fields.String(validate=ID)
 

@@ -29,13 +29,14 @@ from functools import partial
 
 from nameko.dependency_providers import Config
 
-from services.petition import categories, domain, open311, proposals
+from services.petition import categories, domain, figures, open311, proposals
 from services.petition.schemas import (
     AssemblyVote,
     Categories,
     Category,
     CategoryDefinition,
     ConcludeNotice,
+    FiguresQuery,
     FollowUp,
     Grids,
     MapPage,
@@ -62,10 +63,12 @@ from services.petition.schemas import (
     StaffQuery,
     StaffReason,
     SubmitProposal,
+    ThreeRates,
     Timeline,
     TimelineEntry,
 )
 from services.petition.store import PetitionStore
+from shared import geo
 from shared.auth import (
     ADMIN_ONLY,
     AUDITOR,
@@ -210,6 +213,25 @@ class PetitionService(PlatformService):
         page, cursor = self.store.query({**query, "grid_id": grid_id}, now())
         return json_response({"grid_id": grid_id, "petitions": MapPetition(many=True).dump(page),
                               "next_cursor": cursor})
+
+    # Figures
+
+    @http("GET", "/figures/rates", allow=(*STAFF, AUDITOR), query=FiguresQuery,
+          returns=ThreeRates)
+    def rates(self, request, query):
+        """The three rates (三率) of the petitions raised in a period, in a grid, a community,
+        or all of your grids: response, resolution and satisfaction, with their counts."""
+        return json_response(figures.three_rates(self._for_figures(query)))
+
+    @http("GET", "/figures/operations", allow=(*STAFF, AUDITOR))
+    def operations(self, request):
+        """The operations page's figures: open and overdue petitions per grid, the flow of
+        the last hour, the three rates; for your grids."""
+        caller = self.caller
+        grids = [{**g, "boundary": geo.from_text(g.get("boundary"))}
+                 for g in self.store.grids(with_boundaries=True) if caller.covers_grid(g["_id"])]
+        petitions = self._for_figures({})
+        return json_response(figures.operations(petitions, grids, now()))
 
     # Categories
 
@@ -436,6 +458,18 @@ class PetitionService(PlatformService):
             self.correlation_id)
         self.store.add(petition, events)
         return petition
+
+    def _for_figures(self, query):
+        caller = self.caller
+        if "grid_id" in query:
+            caller.check(caller.covers_grid(query["grid_id"]), f"grid {query['grid_id']}")
+        if "community_id" in query:
+            caller.check(caller.covers_community(query["community_id"]),
+                         f"community {query['community_id']}")
+        grid_ids = [query["grid_id"]] if "grid_id" in query else \
+            None if caller.everywhere else caller.grids
+        return self.store.for_figures(grid_ids, query.get("community_id"), query.get("from"),
+                                      query.get("to"))
 
     def _open(self, petition):
         return {**petition, "reporter": domain.opened_reporter(petition["reporter"],

@@ -19,6 +19,11 @@ NEWEST_FIRST = [("raised_at", DESCENDING), ("_id", DESCENDING)]
 HIDDEN = {"outbox": 0, "handled": 0, "timeline": 0}
 
 
+FIGURES = {field: 1 for field in ("grid_id", "community_id", "state", "raised_at",
+                                   "dispatched_at", "acknowledge_by", "acknowledged_at",
+                                   "resolved_at", "finish_by", "ratings")}
+
+
 class PetitionStore(MongoStore):
     def __init__(self, db):
         super().__init__(db)
@@ -135,6 +140,20 @@ class PetitionStore(MongoStore):
             ids += [d["_id"] for d in self.db.petitions.find(query, {"_id": 1}).limit(limit)]
         return ids
 
+    def for_figures(self, grid_ids=None, community_id=None, raised_from=None, raised_to=None):
+        """The fields the three rates and the operations page need, of the petitions
+        raised in a period, in some grids or a community."""
+        query = {}
+        if grid_ids is not None:
+            query["grid_id"] = {"$in": list(grid_ids)}
+        if community_id:
+            query["community_id"] = community_id
+        raised = {op: at.isoformat() for op, at in (("$gte", raised_from), ("$lt", raised_to))
+                  if at}
+        if raised:
+            query["raised_at"] = raised
+        return list(self.db.petitions.find(query, FIGURES))
+
     def reporters_to_forget(self, closed_before, limit=500):
         """Closed petitions past the retention period that still hold a contact."""
         return [(d["_id"], d["reporter"]) for d in self.db.petitions.find(
@@ -193,8 +212,11 @@ class PetitionStore(MongoStore):
         """The grid whose boundary holds the point, or None."""
         return geo.covering(self.db.grids, lat, lng)
 
-    def grids(self):
-        return list(self.db.grids.find({}, {"_id": 1, "name": 1, "community_id": 1}).sort("_id"))
+    def grids(self, with_boundaries=False):
+        fields = {"_id": 1, "name": 1, "community_id": 1, "boundary": int(with_boundaries)}
+        if not with_boundaries:
+            del fields["boundary"]
+        return list(self.db.grids.find({}, fields).sort("_id"))
 
     def track_grid(self, grid):
         """Keep the newest revision of a grid; an older or repeated one changes nothing."""
