@@ -362,8 +362,9 @@ class Categories(Schema):
 
 
 class FiguresQuery(Query):
-    grid_id = fields.String(validate=ID)
-    community_id = fields.String(validate=ID)
+    area_id = fields.String(validate=ID, metadata={
+        "description": "A grid, workstation, community, sub-district or district; without it, "
+                       "all of your grids."})
     from_ = fields.AwareDateTime(data_key="from", attribute="from", format="iso", metadata={
         "description": "Petitions raised from this time on."})
     to = fields.AwareDateTime(format="iso", metadata={"description": "... and before this."})

@@ -219,7 +219,7 @@ class PetitionService(PlatformService):
     @http("GET", "/figures/rates", allow=(*STAFF, AUDITOR), query=FiguresQuery,
           returns=ThreeRates)
     def rates(self, request, query):
-        """The three rates (三率) of the petitions raised in a period, in a grid, a community,
+        """The three rates (三率) of the petitions raised in a period, in an area of any level
         or all of your grids: response, resolution and satisfaction, with their counts."""
         return json_response(figures.three_rates(self._for_figures(query)))
 
@@ -461,15 +461,15 @@ class PetitionService(PlatformService):
 
     def _for_figures(self, query):
         caller = self.caller
-        if "grid_id" in query:
-            caller.check(caller.covers_grid(query["grid_id"]), f"grid {query['grid_id']}")
-        if "community_id" in query:
-            caller.check(caller.covers_community(query["community_id"]),
-                         f"community {query['community_id']}")
-        grid_ids = [query["grid_id"]] if "grid_id" in query else \
-            None if caller.everywhere else caller.grids
-        return self.store.for_figures(grid_ids, query.get("community_id"), query.get("from"),
-                                      query.get("to"))
+        if "area_id" in query:
+            grid_ids = self.store.grids_within(query["area_id"])
+            if not grid_ids:
+                raise NotFound(f"No area {query['area_id']!r} has grids; give a grid, "
+                               "workstation, community, sub-district or district id.")
+            caller.check(all(caller.covers_grid(g) for g in grid_ids), f"{query['area_id']}")
+        else:
+            grid_ids = None if caller.everywhere else caller.grids
+        return self.store.for_figures(grid_ids, query.get("from"), query.get("to"))
 
     def _open(self, petition):
         return {**petition, "reporter": domain.opened_reporter(petition["reporter"],

@@ -140,14 +140,18 @@ class PetitionStore(MongoStore):
             ids += [d["_id"] for d in self.db.petitions.find(query, {"_id": 1}).limit(limit)]
         return ids
 
-    def for_figures(self, grid_ids=None, community_id=None, raised_from=None, raised_to=None):
+    def grids_within(self, area_id):
+        """The ids of the grids in an area of any level (a grid is its own area)."""
+        return [g["_id"] for g in self.db.grids.find(
+            {"$or": [{key: area_id} for key in ("_id", "workstation_id", "community_id",
+                                                "sub_district_id", "district_id")]}, {"_id": 1})]
+
+    def for_figures(self, grid_ids=None, raised_from=None, raised_to=None):
         """The fields the three rates and the operations page need, of the petitions
-        raised in a period, in some grids or a community."""
+        raised in a period, in some grids (or all)."""
         query = {}
         if grid_ids is not None:
             query["grid_id"] = {"$in": list(grid_ids)}
-        if community_id:
-            query["community_id"] = community_id
         raised = {op: at.isoformat() for op, at in (("$gte", raised_from), ("$lt", raised_to))
                   if at}
         if raised:
