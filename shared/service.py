@@ -7,9 +7,11 @@ from marshmallow import Schema, fields, validate
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.wrappers import Response
 
-from shared import openapi
+from shared import asyncapi, openapi
 from shared.audit import FIELDS, AuditLog
 from shared.auth import AUDITOR, MONITORING, PUBLIC, Caller
+from shared.catalogue import CATALOGUE
+from shared.errors import NotFound
 from shared.exports import csv_response, csv_text
 from shared.http import http, json_response
 from shared.observability import RequestContext
@@ -84,6 +86,18 @@ class PlatformService:
     def openapi(self, request):
         """This OpenAPI document, written from the schemas the endpoints validate with."""
         return json_response(_document(type(self)))
+
+    @http("GET", "/asyncapi.json", allow=PUBLIC)
+    def asyncapi(self, request):
+        """The AsyncAPI 3.0 document of every event the platform publishes."""
+        return json_response(asyncapi.document())
+
+    @http("GET", "/events/<event_type>.schema.json", allow=PUBLIC)
+    def event_schema(self, request, event_type):
+        """The JSON Schema of one event type's messages."""
+        if event_type not in CATALOGUE.by_type:
+            raise NotFound(f"No event type {event_type!r}; GET /asyncapi.json lists them.")
+        return json_response(asyncapi.event_schema(CATALOGUE.by_type[event_type]))
 
     @http("GET", "/audit", allow=(AUDITOR,), query=AuditQuery, returns=AuditTrail)
     def audit(self, request, query):

@@ -9,8 +9,13 @@ database to see that each holds its part.
 import itertools
 from datetime import date
 
+import jsonschema_rs
+
+from shared.asyncapi import event_schema
+from shared.catalogue import CATALOGUE
 from tests.conftest import poll
 from tools import demo_city
+from tools.platform import SERVICES
 
 DRAIN = {
     "category": "drains", "attributes": {"severity": "overflowing"},
@@ -217,3 +222,14 @@ def test_a_department_handles_its_order_through_the_petition_and_the_dispatcher_
     dispatch = poll(lambda: (r := api("grid").get(f"/dispatches/{petition_id}").json()["rounds"][0])
                     ["state"] == "resolved" and r, what="the dispatcher to stop its clocks")
     assert dispatch["handler"]["kind"] == "department" and dispatch["acknowledged_at"]
+
+
+def test_every_event_the_platform_published_matches_its_published_schema(api, service_db):
+    raise_petition(api)
+    validators = {e.type: jsonschema_rs.validator_for(event_schema(e)) for e in CATALOGUE}
+    published = [doc["event"] for service in SERVICES
+                 for doc in service_db(service).published_events.find()]
+    assert {e["type"] for e in published} >= {"petition.raised.v1", "grid.registered.v1"}
+    wrong = [(e["type"], next(validators[e["type"]].iter_errors(e)).message)
+             for e in published if not validators[e["type"]].is_valid(e)]
+    assert not wrong
