@@ -12,6 +12,7 @@ import re
 import secrets
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import amqp
@@ -202,3 +203,25 @@ def test_a_subscriber_cannot_consume_or_declare_the_platforms_queues(topology, u
     assert f"access to queue '{DEAD_LETTERS}'" in refusal(subscriber, consume(DEAD_LETTERS))
     assert "access to queue 'sub-other.x'" in refusal(
         subscriber, lambda channel: channel.queue_declare("sub-other.x", durable=True))
+
+
+def test_the_example_subscriber_prints_the_events_it_bound_to(platform, uris):
+    """examples/subscriber.py, run as an outside system would: its own process, a plain
+    AMQP client, the subscriber's credentials, no project code."""
+    lines = []
+    example = subprocess.Popen(
+        [sys.executable, str(ROOT / "examples" / "subscriber.py"), SUBSCRIBER, "petition.#"],
+        env={"PATH": os.environ["PATH"], "AMQP_URI": uris[f"sub-{SUBSCRIBER}"]},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    reader = threading.Thread(target=lambda: lines.extend(iter(example.stdout.readline, "")),
+                              daemon=True)
+    reader.start()
+    try:
+        poll(lambda: any("listening" in line for line in lines), what="the example to bind")
+        petition_id = raise_petition(platform, 0.7)
+        poll(lambda: any("petition.raised.v1" in line and petition_id in line for line in lines),
+             what="the example to print the petition's event")
+        assert not any("task.opened" in line for line in lines)  # not bound to volunteer.#
+    finally:
+        example.terminate()
+        example.wait(timeout=10)
