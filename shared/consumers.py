@@ -27,6 +27,7 @@ from shared.broker import Broker, consumer_queue, dead_letter_queue, retry_queue
 from shared.catalogue import CATALOGUE
 from shared.events import InvalidEvent, load_event, now
 from shared.observability import EVENT_DELIVERY, EVENTS_HANDLED
+from shared.timers import delays
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +38,7 @@ OUTAGES = (ConnectionFailure, ConnectionError)  # ConnectionError: sockets, and 
 
 def retry_delays(config):
     """The backoff, in seconds, from EVENT_RETRY_DELAYS ("1,2,5,15,60")."""
-    configured = config.get("EVENT_RETRY_DELAYS")
-    if not configured:
-        return RETRY_DELAYS
-    return tuple(float(step) for step in str(configured).split(","))
+    return delays(config.get("EVENT_RETRY_DELAYS"), RETRY_DELAYS)
 
 
 def retry_step(attempt, delays):

@@ -53,7 +53,9 @@ class AuditTrail(Schema):
 
 
 class PlatformService:
-    """Base of the four services. Subclasses define ``store`` and ``relay``."""
+    """Base of the services. Subclasses define ``store``, and ``relay`` if they publish."""
+
+    relay = None
 
     correlation_id = RequestContext()
     caller = Caller()
@@ -68,7 +70,7 @@ class PlatformService:
           also={503: "Not ready: the broker or the database cannot be reached."})
     def readyz(self, request):
         """Ready: the broker and the database answer (the readiness probe)."""
-        checks = {"broker": self.relay.ready()}
+        checks = {"broker": self.relay.ready()} if self.relay else {}
         try:
             self.store.ping()
             checks["database"] = True

@@ -1,4 +1,5 @@
-"""A timer whose interval comes from configuration, so a test or a deployment can set it."""
+"""Intervals from configuration, so a test or a deployment can set them: a timer's, and
+the steps of a backoff."""
 
 from nameko.timer import Timer
 
@@ -13,3 +14,10 @@ class ConfiguredTimer(Timer):
 
 
 every = ConfiguredTimer.decorator
+
+
+def delays(configured, default):
+    """A backoff's steps in seconds, from text such as "1,2,5,15,60"."""
+    if not configured:
+        return default
+    return tuple(float(step) for step in str(configured).split(","))

@@ -11,12 +11,13 @@ from services.funding.service import FundingService
 from services.grid.service import GridService
 from services.petition.service import PetitionService
 from services.volunteer.service import VolunteerService
+from services.webhooks.service import WebhookBridge
 from shared import auth
 from shared.openapi import operations, roles_of
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SERVICES = {"grid": GridService, "petition": PetitionService, "volunteer": VolunteerService,
-            "funding": FundingService}
+            "funding": FundingService, "webhooks": WebhookBridge}
 COLUMNS = {auth.PUBLIC: "anyone", auth.RESIDENT: "resident", auth.GRID_STAFF: "grid staff",
            auth.DISPATCHER: "dispatcher", auth.VOLUNTEER: "volunteer",
            auth.DEPARTMENT_OFFICER: "dept. officer", auth.FINANCE: "finance",

@@ -20,12 +20,16 @@ from tools import infra
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = {"grid": "GridService", "petition": "PetitionService",
             "volunteer": "VolunteerService", "funding": "FundingService"}
-DEMO_PORTS = {"grid": 8001, "petition": 8002, "volunteer": 8003, "funding": 8004}
+# Beside the four domain services, the bridge that POSTs events to outside systems.
+CLASSES = {**SERVICES, "webhooks": "WebhookBridge"}
+DEMO_PORTS = {"grid": 8001, "petition": 8002, "volunteer": 8003, "funding": 8004,
+              "webhooks": 8005}
 
 
 class Platform:
-    """``env`` for every service; ``service_env`` adds to it per service, as each pod has
-    its own Secret (``{"grid": {"AMQP_URI": ...}}``)."""
+    """The services named in ``ports``, each on its port; ``env`` for every service;
+    ``service_env`` adds to it per service, as each pod has its own Secret
+    (``{"grid": {"AMQP_URI": ...}}``)."""
 
     def __init__(self, env, ports, log_dir, service_env=None):
         self.env = env
@@ -48,7 +52,7 @@ class Platform:
         with open(self.log_dir / f"{name}.log", "ab") as log:
             self.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", "nameko", "run", "--config", "deploy/nameko.yaml",
-                 f"services.{service}.service:{SERVICES[service]}"],
+                 f"services.{service}.service:{CLASSES[service]}"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def kill(self, name):
@@ -58,7 +62,7 @@ class Platform:
         process.wait()
 
     def start_all(self, timeout=90):
-        for service in SERVICES:
+        for service in self.ports:
             self.start(service)
         self.wait_ready(timeout)
 

@@ -10,7 +10,8 @@ from tools import demo_city
 from tools.infra import new_database_prefix
 from tools.platform import SERVICES, Platform
 
-CONTRACT_PORTS = {"grid": 18201, "petition": 18202, "volunteer": 18203, "funding": 18204}
+CONTRACT_PORTS = {"grid": 18201, "petition": 18202, "volunteer": 18203, "funding": 18204,
+                  "webhooks": 18205}
 
 
 @pytest.fixture(scope="session")

@@ -23,11 +23,12 @@ from services.funding.service import FundingService
 from services.grid.service import GridService
 from services.petition.service import PetitionService
 from services.volunteer.service import VolunteerService
+from services.webhooks.service import WebhookBridge
 from shared.openapi import document
 from tools.auth import bearer
 
 SERVICES = {"grid": GridService, "petition": PetitionService, "volunteer": VolunteerService,
-            "funding": FundingService}
+            "funding": FundingService, "webhooks": WebhookBridge}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, negative_data_rejection]
 EXAMPLES = settings(max_examples=30, deadline=None, derandomize=True,
@@ -63,6 +64,13 @@ def test_petition_api_keeps_its_contract(contract_platform, case):
 @EXAMPLES
 def test_volunteer_api_keeps_its_contract(contract_platform, case):
     case.call_and_validate(base_url=contract_platform.url("volunteer"), headers=bearer(),
+                           checks=CHECKS)
+
+
+@contract("webhooks").parametrize()
+@EXAMPLES
+def test_webhook_api_keeps_its_contract(contract_platform, case):
+    case.call_and_validate(base_url=contract_platform.url("webhooks"), headers=bearer(),
                            checks=CHECKS)
 
 

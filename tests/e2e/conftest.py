@@ -7,7 +7,8 @@ from tools import demo_city
 from tools.auth import bearer
 from tools.platform import SERVICES, Platform
 
-TEST_PORTS = {"grid": 18001, "petition": 18002, "volunteer": 18003, "funding": 18004}
+TEST_PORTS = {"grid": 18001, "petition": 18002, "volunteer": 18003, "funding": 18004,
+              "webhooks": 18005}
 # Test petitions sit some 20 m apart; only those within 5 m are likely duplicates.
 SETTINGS = {"PETITION_DUPLICATE_RADIUS_M": "5"}
 

@@ -27,7 +27,8 @@ SAMPLES = {
     "department_id": "housing", "account": "dept:housing:public_infrastructure:2026",
     "transaction_id": "hold:P-000000000000/1", "code": "drains", "table": "grids",
     "token": "none", "branch_id": "branch-none", "item_id": "item-none",
-    "username": "nobody", "client_id": "nobody"}
+    "username": "nobody", "client_id": "nobody", "subscription_id": "WH-none",
+    "event_type": "petition.raised.v1"}
 SCOPE = {"grids": (LEADER["home_grid_id"],), "communities": (LEADER["community_id"],),
          "department_id": "housing", "volunteer_id": LEADER_ID}
 ROLES = list(auth.ROLES)

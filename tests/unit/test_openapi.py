@@ -8,10 +8,11 @@ from services.funding.service import FundingService
 from services.grid.service import GridService
 from services.petition.service import COMMANDS, PetitionService
 from services.volunteer.service import VolunteerService
+from services.webhooks.service import WebhookBridge
 from shared.http import ByPath
 from shared.openapi import document, endpoints
 
-SERVICES = [GridService, PetitionService, VolunteerService, FundingService]
+SERVICES = [GridService, PetitionService, VolunteerService, FundingService, WebhookBridge]
 
 
 def operations(doc):
