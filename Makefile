@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: demo test unit lint infra install clean faults
+.PHONY: demo test unit lint infra install clean faults bench
 
 $(VENV)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ test: install lint
 faults: install
 	$(PY) -m tools.infra up
 	$(PY) -m tools.faults --petitions 40
+
+# The whole flow for 2,000 petitions beside this machine's ceiling; writes the README's
+# performance table (not part of `make test`).
+bench: install
+	$(PY) -m tools.infra up
+	$(PY) -m tools.bench --petitions 2000 --write
 
 clean:
 	rm -rf $(VENV) .cache .data

@@ -1,0 +1,274 @@
+"""The benchmark: the whole flow, intake to closure, on the real broker and database,
+beside the ceiling this machine sets for the same work.
+
+    python -m tools.bench [--petitions 2000] [--clients 16] [--write]   (make bench)
+
+A platform of its own (ports 18501-18505, its own vhost and databases) is seeded with
+the demo city. Clients play residents, volunteers and grid leaders: each raises a
+petition over HTTP, waits for its task, claims, completes and verifies it, rates the
+work and closes the petition. The hops are measured from the events' own times.
+
+The ceiling: raw kombu publish (with publisher confirms) and consume of as many
+messages per petition as the flow published, and raw pymongo writes of the documents
+the flow wrote per petition, counting one write per version of each. ``--write`` puts
+the results in bench/results.json and a table in the README's performance section.
+"""
+
+import argparse
+import json
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import requests
+from kombu import Connection, Exchange, Producer, Queue
+from pymongo import MongoClient
+
+from tools import demo_city, infra
+from tools.auth import bearer
+from tools.platform import CLASSES, Platform
+
+ROOT = Path(__file__).resolve().parents[1]
+PORTS = {service: 18501 + n for n, service in enumerate(CLASSES)}
+HOPS = {"raised -> dispatched": ("petition.raised.v1", "petition.dispatched.v1"),
+        "dispatched -> task opened": ("petition.dispatched.v1", "task.opened.v1"),
+        "completed -> settled": ("task.completed.v1", "funds.settled.v1"),
+        "intake -> closed": ("petition.raised.v1", "petition.closed.v1")}
+SERVICES = ("grid", "petition", "volunteer", "funding")
+
+
+class Workforce:
+    """Residents, volunteers and grid leaders, as HTTP clients that retry politely."""
+
+    def __init__(self, platform):
+        self.url = {s: platform.url(s) for s in SERVICES}
+        self.local = threading.local()
+
+    def http(self):
+        if not hasattr(self.local, "session"):
+            self.local.session = requests.Session()
+            self.local.session.headers.update(bearer())
+        return self.local.session
+
+    def until(self, check, timeout=300):
+        deadline = time.monotonic() + timeout
+        while not (found := check()):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the flow stalled")
+            time.sleep(0.05)
+        return found
+
+    def call(self, method, service, path, **body):
+        answer = self.http().request(method, self.url[service] + path, json=body or None,
+                                     timeout=30)
+        answer.raise_for_status()
+        return answer.json()
+
+    def one(self, n):
+        grid = n % 45 + 1
+        spot = demo_city.point_in(grid, 0.05 + n // 45 % 10 / 10, 0.05 + n // 450 % 10 / 10)
+        petition_id = self.call("POST", "petition", "/petitions", category="drains",
+                                attributes={"severity": "blocked"}, description=f"Drain {n}",
+                                location=spot, reporter={"anonymous": True})["id"]
+        task = f"/tasks/T-{petition_id}-1"
+        self.until(lambda: self.http().get(self.url["volunteer"] + task, timeout=30).ok)
+        volunteer = f"team-drain-repair-{n % 6 + 1}"
+        self.call("POST", "volunteer", f"{task}/claim", volunteer_id=volunteer)
+        self.call("POST", "volunteer", f"{task}/complete", volunteer_id=volunteer, hours=1,
+                  cost_fen=100)
+        self.call("POST", "volunteer", f"{task}/verify", verifier_id=f"g{grid:02d}-grid_leader",
+                  approved=True)
+        self.until(lambda: self.call("GET", "petition", f"/petitions/{petition_id}")["state"]
+                   == "resolved")
+        self.call("POST", "petition", f"/petitions/{petition_id}/follow-up", actor="resident",
+                  rating=5)
+        self.call("POST", "petition", f"/petitions/{petition_id}/close",
+                  actor=f"g{grid:02d}-grid_leader", reason="verified by the resident")
+        return petition_id
+
+
+class Memory:
+    """The largest resident set of each service process while the flow runs."""
+
+    def __init__(self, platform):
+        self.platform, self.peak, self.running = platform, {}, True
+        self.thread = threading.Thread(target=self.watch, daemon=True)
+        self.thread.start()
+
+    def watch(self):
+        while self.running:
+            for name, process in self.platform.processes.items():
+                self.peak[name] = max(self.peak.get(name, 0), rss_mb(process.pid))
+            time.sleep(0.5)
+
+    def stop(self):
+        self.running = False
+        self.thread.join()
+        return self.peak
+
+
+def rss_mb(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def hops(databases, petition_ids):
+    """p50/p95/p99 in ms of each hop, from the published events' times."""
+    times = {p: {} for p in petition_ids}
+    for db in databases:
+        for record in db.published_events.find({}, {"event": 1}):
+            event = record["event"]
+            petition_id = event["data"].get("petition_id")
+            if petition_id in times:
+                times[petition_id].setdefault(event["type"], datetime.fromisoformat(event["time"]))
+    found = {}
+    for name, (start, end) in HOPS.items():
+        ms = sorted((t[end] - t[start]).total_seconds() * 1000 for t in times.values()
+                    if start in t and end in t)
+        found[name] = {q: round(ms[min(len(ms) - 1, int(q / 100 * len(ms)))])
+                       for q in (50, 95, 99)} if ms else None
+    return found
+
+
+def flow_work(databases, petitions):
+    """Per petition: messages published, and writes (a document's versions, else one)."""
+    published = sum(db.published_events.count_documents({}) for db in databases)
+    writes, documents = 0, []
+    for db in databases:
+        for name in db.list_collection_names():
+            for doc in db[name].find():
+                writes += max(1, int(doc.get("version") or 1))
+                documents.append(doc)
+    return published / petitions, writes / petitions, documents
+
+
+def broker_ceiling(amqp_uri, count):
+    """Messages per second, published with confirms and consumed with acks."""
+    body = json.dumps({"specversion": "1.0", "data": {"x" * 40: "y" * 400}})
+    exchange = Exchange("bench.ceiling", type="topic", durable=False)
+    queue = Queue("bench.ceiling", exchange, routing_key="#", durable=False, auto_delete=True)
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
+        queue(connection.channel()).declare()
+        producer = Producer(connection.channel(), exchange=exchange)
+        started = time.perf_counter()
+        for _ in range(count):
+            producer.publish(body, routing_key="bench.x", delivery_mode=2,
+                             content_type="application/json")
+        received = []
+        with connection.Consumer(queue, callbacks=[lambda b, m: (received.append(1), m.ack())],
+                                 prefetch_count=200):
+            while len(received) < count:
+                connection.drain_events(timeout=10)
+        return count / (time.perf_counter() - started)
+
+
+def database_ceiling(mongo_uri, documents):
+    """Writes per second: the flow's documents, inserted and updated as often as they were."""
+    client = MongoClient(mongo_uri)
+    scratch = client["benchceiling"]
+    scratch.drop_collection("docs")
+    writes, started = 0, time.perf_counter()
+    for doc in documents:
+        copy = {k: v for k, v in doc.items() if k != "_id"}
+        inserted = scratch.docs.insert_one(copy).inserted_id
+        for version in range(1, int(doc.get("version") or 1)):
+            scratch.docs.update_one({"_id": inserted}, {"$set": {"version": version + 1}})
+            writes += 1
+        writes += 1
+    elapsed = time.perf_counter() - started
+    client.drop_database("benchceiling")
+    return writes / elapsed
+
+
+def run(petitions, clients, log_dir):
+    env = infra.up()
+    vhost = f"bench-{infra.new_database_prefix()}"
+    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True)
+    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*",
+                    ".*"], check=True)
+    prefix = infra.new_database_prefix()
+    env = {**env, "AMQP_URI": env["AMQP_URI"] + vhost, "DATABASE_PREFIX": prefix,
+           "PETITION_DUPLICATE_RADIUS_M": "1", "INTAKE_PER_MINUTE": "100000"}
+    platform = Platform(env, PORTS, log_dir)
+    client = MongoClient(env["MONGO_URI"])
+    databases = [client[prefix + s] for s in SERVICES]
+    try:
+        platform.start_all()
+        demo_city.seed({s: platform.url(s) for s in SERVICES})
+        workforce, memory = Workforce(platform), Memory(platform)
+        started = time.monotonic()
+        with ThreadPoolExecutor(clients) as pool:
+            ids = list(pool.map(workforce.one, range(petitions)))
+        elapsed = time.monotonic() - started
+        peak = memory.stop()
+        messages, writes, documents = flow_work(databases, petitions)
+        broker = broker_ceiling(env["AMQP_URI"], int(messages * min(petitions, 500)))
+        database = database_ceiling(env["MONGO_URI"], documents)
+        ceiling = min(broker / messages, database / writes)
+        rate = petitions / elapsed
+        return {"date": date.today().isoformat(), "petitions": petitions, "clients": clients,
+                "seconds": round(elapsed, 1), "petitions_per_second": round(rate, 2),
+                "hops_ms": hops(databases, ids),
+                "per_petition": {"messages": round(messages, 1), "writes": round(writes, 1)},
+                "ceiling": {"broker_messages_per_second": round(broker),
+                            "database_writes_per_second": round(database),
+                            "petitions_per_second": round(ceiling, 2)},
+                "fraction_of_ceiling": round(rate / ceiling, 3),
+                "peak_rss_mb": peak, "at": datetime.now(UTC).isoformat(timespec="seconds")}
+    finally:
+        platform.stop_all()
+        for db in databases:
+            client.drop_database(db.name)
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
+
+
+def table(result):
+    lines = [f"Measured {result['date']}: {result['petitions']} petitions, {result['clients']} "
+             f"concurrent clients, this 2-core machine, FerretDB over SQLite.", "",
+             "| figure | value |", "|---|---|",
+             f"| sustained petitions per second, intake to closed | "
+             f"{result['petitions_per_second']} |",
+             f"| ceiling of this machine for the same work | "
+             f"{result['ceiling']['petitions_per_second']} petitions/s "
+             f"({result['ceiling']['broker_messages_per_second']} messages/s, "
+             f"{result['ceiling']['database_writes_per_second']} writes/s) |",
+             f"| fraction of the ceiling | {result['fraction_of_ceiling']:.0%} |",
+             f"| per petition | {result['per_petition']['messages']} messages, "
+             f"{result['per_petition']['writes']} writes |"]
+    for name, q in result["hops_ms"].items():
+        lines.append(f"| {name} p50 / p95 / p99 | "
+                     + (f"{q[50]} / {q[95]} / {q[99]} ms |" if q else "not reached |"))
+    lines.append("| peak resident memory per process | " + ", ".join(
+        f"{name} {mb:.0f} MB" for name, mb in sorted(result["peak_rss_mb"].items())) + " |")
+    return "\n".join(lines)
+
+
+def write(result):
+    (ROOT / "bench").mkdir(exist_ok=True)
+    (ROOT / "bench" / "results.json").write_text(json.dumps(result, indent=2) + "\n")
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    start = text.index("<!-- bench:start -->") + len("<!-- bench:start -->")
+    end = text.index("<!-- bench:end -->")
+    readme.write_text(text[:start] + "\n" + table(result) + "\n" + text[end:])
+
+
+def main():
+    parser = argparse.ArgumentParser(prog="python -m tools.bench")
+    parser.add_argument("--petitions", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    result = run(args.petitions, args.clients, infra.DATA / "bench-logs")
+    print(table(result))
+    if args.write:
+        write(result)
+
+
+if __name__ == "__main__":
+    main()
