@@ -7,7 +7,7 @@ import pytest
 
 from shared.broker import DEAD_LETTERS, event_exchange, queue_name, retry_queue
 from shared.catalogue import CATALOGUE
-from tools.bus import service_permissions, services, subscriber_permissions
+from tools.bus import NOTHING, service_permissions, services, subscriber_permissions
 
 EXCHANGES = [event_exchange(service).name for service in services()]
 BUILT_IN = ["amq.default", "amq.direct", "amq.fanout", "amq.topic", "amq.headers", "amq.match"]
@@ -120,3 +120,9 @@ def test_a_subscriber_may_bind_from_every_services_exchange_and_nothing_else():
 def test_a_subscribers_name_is_a_plain_lower_case_word(name):
     with pytest.raises(ValueError):
         subscriber_permissions(name)
+
+
+def test_the_autoscalers_user_may_configure_write_and_read_nothing():
+    names = EXCHANGES + BUILT_IN + [DEAD_LETTERS] + [queue for _, queue in HANDLER_QUEUES]
+    for pattern in NOTHING:
+        assert not any(allows(pattern, name) for name in names)
