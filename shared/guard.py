@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from nameko.exceptions import ConfigurationError
 from nameko.extensions import SharedExtension
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared import auth
 from shared.audit import AuditLog
@@ -54,8 +55,20 @@ class Guard(SharedExtension):
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
         self.limits = RateLimits(self.container.config)
+        # Behind an ingress, the client is in X-Forwarded-For and the scheme in
+        # X-Forwarded-Proto; trust exactly as many hops as there are proxies, no more.
+        hops = int(self.container.config.get("TRUSTED_PROXY_HOPS") or 0)
+        self.behind_proxies = ProxyFix(lambda environ, start_response: None, x_for=hops,
+                                       x_proto=hops, x_host=hops) if hops else None
         self.log = AuditLog(database(self.container))
         self.log.ensure_indexes()
+
+    def see_through_proxies(self, request):
+        if self.behind_proxies:
+            self.behind_proxies(request.environ, None)
+            # werkzeug read these from the environment when it made the request
+            request.remote_addr = request.environ.get("REMOTE_ADDR")
+            request.scheme = request.environ.get("wsgi.url_scheme", request.scheme)
 
     def audit(self, request, method, caller, status, correlation_id):
         """Changes, and refusals; reads that were allowed are not worth an entry."""

@@ -265,6 +265,7 @@ class HttpEntrypoint(HttpRequestHandler):
         correlation_id = request.headers.get("X-Correlation-Id") or uuid.uuid4().hex
         started = time.perf_counter()
         request.shallow = False
+        self.guard.see_through_proxies(request)
         caller = None
         try:
             caller = self.authenticate(request)

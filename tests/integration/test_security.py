@@ -204,3 +204,15 @@ def test_an_operator_token_is_minted_from_the_signing_key(isolated_config):
     keys = {k: isolated_config[k] for k in ("AUTH_SIGNING_KEY", "AUTH_PUBLIC_KEYS")}
     token = operator_token(GRID_STAFF, keys=keys, grids=("g01",))
     assert Keyring(keys["AUTH_PUBLIC_KEYS"]).verify(token).grids == ("g01",)
+
+
+def test_behind_the_ingress_the_client_is_the_one_it_forwarded_for(serve):
+    api = grid_with_registry(serve, LOGIN_PER_MINUTE=2, TRUSTED_PROXY_HOPS=1)
+
+    def attempt(client):
+        return api.post("/auth/token", headers={"Authorization": "",
+                                                "X-Forwarded-For": client}, json={
+            "grant_type": "password", "username": "nobody", "password": "guess"}).status_code
+
+    assert [attempt("10.0.0.1") for _ in range(3)] == [401, 401, 429]
+    assert attempt("10.0.0.2") == 401  # another resident behind the same ingress
