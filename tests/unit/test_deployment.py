@@ -17,19 +17,22 @@ import yaml
 from shared.broker import DEAD_LETTERS, queue_name, retry_queue
 from shared.catalogue import CATALOGUE
 from tools import bus, k8s
-from tools.platform import SERVICES
+from tools.platform import CLASSES, SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "deploy" / "k8s" / "base"
 OVERLAYS = ("dev", "prod")
 NAMESPACE = "grid-governance"
+# Every process that runs as a Deployment: the four services, and the webhook bridge (which
+# reads the events as an outside subscriber does, so it has no catalogue-derived broker user).
+PROCESSES = CLASSES
 
 # Every Secret the manifests read, with its keys: the README's Deploying section says how to
 # make each. A service's holds its broker user (username, password, amqp-uri) and its database
 # user's password and URI.
 SECRETS = {
     **{f"grid-governance-{s}": {"username", "password", "amqp-uri", "mongo-uri", "mongo-password"}
-       | ({"seal-keys"} if s == "petition" else set()) for s in SERVICES},
+       | ({"seal-keys"} if s == "petition" else set()) for s in PROCESSES},
     "grid-governance-auth": {"public-keys"},
     "grid-governance-auth-signing": {"signing-key"},
     "grid-governance-monitoring": {"token"},
@@ -91,7 +94,7 @@ def test_the_base_kustomization_lists_every_manifest_beside_it():
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_deployment_has_both_probes_requests_limits_and_a_locked_down_container(built, overlay):
     deployments = of(built[overlay], "Deployment")
-    assert {d["metadata"]["name"] for d in deployments} == set(SERVICES)
+    assert {d["metadata"]["name"] for d in deployments} == set(PROCESSES)
     for deployment in deployments:
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -106,18 +109,18 @@ def test_every_deployment_has_both_probes_requests_limits_and_a_locked_down_cont
             assert c["securityContext"]["capabilities"]["drop"] == ["ALL"]
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", PROCESSES)
 def test_each_service_runs_as_its_own_deployment_of_the_one_image(built, service):
     for documents in built.values():
         variables = env(documents, service)
         assert variables["SERVICE"]["value"] == service
-        assert variables["SERVICE_CLASS"]["value"] == SERVICES[service]
+        assert variables["SERVICE_CLASS"]["value"] == PROCESSES[service]
         assert variables["MONGO_URI"]["valueFrom"]["secretKeyRef"]["name"] == f"grid-governance-{service}"
         assert container(documents, service)["envFrom"] == [{"configMapRef": {"name": NAMESPACE}}]
-    assert len({container(built["prod"], s)["image"] for s in SERVICES}) == 1
+    assert len({container(built["prod"], s)["image"] for s in PROCESSES}) == 1
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", PROCESSES)
 def test_every_service_checks_tokens_but_only_the_grid_service_can_sign_them(built, service):
     for documents in built.values():
         variables = secret_env(documents, service)
@@ -125,7 +128,7 @@ def test_every_service_checks_tokens_but_only_the_grid_service_can_sign_them(bui
         assert ("AUTH_SIGNING_KEY" in variables) == (service == "grid")
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", PROCESSES)
 def test_only_the_petition_service_holds_the_key_to_reporters_contacts(built, service):
     for documents in built.values():
         assert ("SEAL_KEYS" in secret_env(documents, service)) == (service == "petition")
@@ -170,7 +173,7 @@ def pods_of(selector, documents):
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", PROCESSES)
 def test_every_service_has_a_network_policy_disruption_budget_and_service_monitor(built, overlay, service):
     documents = built[overlay]
     policy = of(documents, "NetworkPolicy", service)
@@ -183,7 +186,7 @@ def test_every_service_has_a_network_policy_disruption_budget_and_service_monito
     assert monitor["spec"]["selector"]["matchLabels"].items() <= target["metadata"]["labels"].items()
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", PROCESSES)
 def test_in_prod_every_service_is_autoscaled_from_two_pods_and_keeps_one_through_disruptions(built, service):
     documents = built["prod"]
     scaler = of(documents, "ScaledObject", service)
@@ -195,7 +198,7 @@ def test_in_prod_every_service_is_autoscaled_from_two_pods_and_keeps_one_through
         "minAvailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": service}}}
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", PROCESSES)
 def test_in_dev_every_service_runs_one_pod_that_a_node_drain_may_move(built, service):
     documents = built["dev"]
     assert of(documents, "Deployment", service)["spec"]["replicas"] == 1
@@ -260,7 +263,7 @@ def test_a_service_reaches_only_rabbitmq_its_own_database_and_dns(built, service
         ])
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", PROCESSES)
 def test_a_service_accepts_http_only_from_the_ingress_controller_and_prometheus(built, service):
     for documents in built.values():
         [rule] = of(documents, "NetworkPolicy", service)["spec"]["ingress"]
@@ -270,7 +273,7 @@ def test_a_service_accepts_http_only_from_the_ingress_controller_and_prometheus(
             ("ingress-nginx", "ingress-nginx"), ("monitoring", "prometheus")}
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", PROCESSES)
 def test_a_services_database_accepts_only_that_service_and_its_own_members(built, service):
     for documents in built.values():
         policy = of(documents, "NetworkPolicy", f"{service}-mongodb")["spec"]
@@ -283,7 +286,7 @@ def test_a_services_database_accepts_only_that_service_and_its_own_members(built
 
 # The databases: one replica set per service, one user that owns only its database.
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", PROCESSES)
 def test_each_service_has_its_own_replica_set_whose_one_user_owns_only_its_database(built, service):
     for overlay, documents in built.items():
         database = of(documents, "MongoDBCommunity", f"{service}-mongodb")["spec"]
@@ -388,7 +391,7 @@ def test_the_operator_manages_the_broker_in_the_namespace_not_one_elsewhere(buil
 
 # Monitoring and the way in.
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", PROCESSES)
 def test_prometheus_scrapes_metrics_with_a_monitoring_token_from_a_secret(built, service):
     [endpoint] = of(built["prod"], "ServiceMonitor", service)["spec"]["endpoints"]
     assert endpoint["path"] == "/metrics"
@@ -407,14 +410,14 @@ def test_the_ingress_routes_each_service_on_a_host_of_its_own_at_its_own_paths(b
         assert (path["path"], path["pathType"]) == ("/", "Prefix")
         routed[rule["host"]] = path["backend"]["service"]
     assert len(routed) == len(ingress["rules"])
-    assert sorted(b["name"] for b in routed.values()) == sorted(SERVICES)
+    assert sorted(b["name"] for b in routed.values()) == sorted(PROCESSES)
     assert all(b["port"] == {"name": "http"} for b in routed.values())
     if overlay == "prod":
         assert {h for tls in ingress["tls"] for h in tls["hosts"]} == set(routed)
 
 
 def test_prod_runs_a_released_image_not_a_moving_tag(built):
-    for service in SERVICES:
+    for service in PROCESSES:
         image = container(built["prod"], service)["image"]
         name, _, tag = image.rpartition(":")
         assert name and tag not in ("", "latest", "dev"), image
@@ -454,3 +457,12 @@ def test_the_image_holds_everything_the_services_import(tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "deploy" / "nameko.yaml").exists()
+
+
+def test_the_webhook_bridge_is_scaled_on_its_own_queue_and_may_reach_outside_endpoints(built):
+    trigger = next(t for t in of(built["prod"], "ScaledObject", "webhooks")["spec"]["triggers"]
+                   if t["type"] == "rabbitmq")["metadata"]
+    assert re.search(trigger["queueName"], "sub-webhooks.events")
+    egress = of(built["prod"], "NetworkPolicy", "webhooks")["spec"]["egress"]
+    assert any(rule.get("to") is None and {p["port"] for p in rule["ports"]} == {443, 80}
+               for rule in egress)
