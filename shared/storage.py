@@ -126,6 +126,8 @@ class AggregateCollection:
         None when there is no such document.
         """
         for _ in range(self.MAX_ATTEMPTS):
+            # What an earlier attempt decided was not saved (see ``captured``).
+            getattr(decide, "new_attempt", lambda: None)()
             doc = self.get(id)
             if doc is None:
                 return None
@@ -157,14 +159,15 @@ class AggregateCollection:
 
 
 def captured(decide):
-    """``decide``, remembering in ``box["change"]`` the Change of its last call: the one
-    the store saved (each retry calls it again). Nothing is captured when the store
-    skipped it for an event already handled, so effects outside the document (a metric,
-    a counter elsewhere) happen once."""
+    """``decide``, remembering in ``box["change"]`` the Change the store saved, so effects
+    outside the document (a metric, a counter elsewhere) happen once. Nothing is captured
+    when the store skipped it for an event already handled, even after an attempt that
+    lost a race to another delivery of the same event: each attempt starts empty."""
     box = {}
 
     def capture(doc):
         box["change"] = decide(doc)
         return box["change"]
 
+    capture.new_attempt = box.clear
     return capture, box

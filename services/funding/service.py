@@ -11,7 +11,7 @@
     GET  /export/budget.csv                 the ledger in the Fiscal Data Package shape
 """
 
-from services.funding import domain
+from services.funding import domain, metrics
 from services.funding.schemas import (
     Account,
     Allocation,
@@ -34,6 +34,7 @@ from shared.ledger import self_guarded
 from shared.outbox import OutboxRelay
 from shared.service import PlatformService
 from shared.storage import Storage
+from shared.timers import every
 
 
 class FundingService(PlatformService):
@@ -177,6 +178,11 @@ class FundingService(PlatformService):
                 self._release(transaction["order_id"], event,
                               f"the petition was {event.type.split('.')[1]}")
 
+    @every("FUNDING_FIGURES_SECONDS", 60)
+    def refresh_figures(self):
+        """Refresh what each budget line has on hold, for the dashboards."""
+        metrics.refresh(self.store.held_balances())
+
     # Helpers
 
     def _check_department(self, department_id):
@@ -190,13 +196,14 @@ class FundingService(PlatformService):
         if self.store.transaction(f"hold:{order['order_id']}") is not None:
             return True
         try:
-            self.store.post_debit(f"hold:{order['order_id']}", domain.line_account(
+            posted = self.store.post_debit(f"hold:{order['order_id']}", domain.line_account(
                 funding["department_id"], funding["budget_line"], funding["fiscal_year"]),
                 lambda available: domain.hold(order, available, now(), cause))
         except domain.InsufficientFunds as short:
             record, events = domain.blocked(order, stage, short, now(), cause)
             self.store.wait({**record, "cost_fen": cost}, events)
             return False
+        metrics.counted(metrics.HELD, posted, funding["estimate_fen"])
         return True
 
     def _capture(self, order, cost, approval, cause):
@@ -222,6 +229,7 @@ class FundingService(PlatformService):
             record, events = domain.blocked(order, "capture", short, now(), cause)
             self.store.wait({**record, "cost_fen": cost}, events)
             return None
+        metrics.counted(metrics.SETTLED, posted, cost)
         return posted
 
     def _release(self, order_id, cause, reason):
@@ -232,7 +240,8 @@ class FundingService(PlatformService):
         order = domain.order_from_hold(hold, cause.correlationid)
         transaction, events = domain.release(order, domain.held_amount(hold), now(), cause,
                                              reason)
-        self.store.post(transaction, events)
+        if self.store.post(transaction, events):
+            metrics.counted(metrics.RELEASED, transaction, domain.held_amount(hold))
 
     def _with_place(self, order):
         """A completion does not say where; the hold made at dispatch does."""

@@ -92,6 +92,15 @@ class FundingStore(MongoStore):
         ]))
         return rows[0]["balance"] if rows else 0
 
+    def held_balances(self):
+        """The balance of every held account (what each line has committed to open orders)."""
+        return {row["_id"]: row["fen"] for row in self.db.transactions.aggregate([
+            {"$match": {"postings.account": {"$regex": "^held:"}}},
+            {"$unwind": "$postings"},
+            {"$match": {"postings.account": {"$regex": "^held:"}}},
+            {"$group": {"_id": "$postings.account", "fen": {"$sum": "$postings.amount_fen"}}},
+        ])}
+
     def postings_of(self, account):
         return sum(1 for t in self.db.transactions.find({"postings.account": account}, {"_id": 1}))
 

@@ -8,6 +8,7 @@ Plain functions over petition documents, which are themselves the projection of
 every event about a petition, so the figures follow from the event history.
 """
 
+from collections import defaultdict
 from datetime import timedelta
 
 OPEN = ("dispatched", "acknowledged", "in_progress", "returned", "reopened")
@@ -31,12 +32,10 @@ def operations(petitions, grids, now):
     """What the operations page shows: per grid the open petitions and the share overdue,
     the flow of the last hour in five-minute steps, and the three rates."""
     at = now.isoformat()
+    work = open_work_by_grid(petitions, now)
     by_grid = {g["_id"]: {"grid_id": g["_id"], "name": g["name"], "boundary": g.get("boundary"),
-                          "open": 0, "overdue": 0} for g in grids}
-    for p in petitions:
-        if p["state"] in OPEN and p["grid_id"] in by_grid:
-            by_grid[p["grid_id"]]["open"] += 1
-            by_grid[p["grid_id"]]["overdue"] += bool(p.get("finish_by") and p["finish_by"] < at)
+                          "open": work[g["_id"]]["open"], "overdue": work[g["_id"]]["overdue"]}
+               for g in grids}
     for grid in by_grid.values():
         grid["overdue_share"] = _share(grid["overdue"], grid["open"])
     steps = [now - timedelta(minutes=5 * n) for n in range(12, 0, -1)]
@@ -48,6 +47,39 @@ def operations(petitions, grids, now):
                             ("resolved", "resolved_at"))}} for start in steps]
     return {"at": at, "grids": list(by_grid.values()), "last_hour": flow,
             "rates": three_rates(petitions)}
+
+
+def open_work_by_grid(petitions, now):
+    """Per grid: the open petitions, those past their finish deadline, and those under
+    supervision (督办). Grids with nothing open are absent (a lookup gives zeros)."""
+    at = now.isoformat()
+    work = defaultdict(lambda: {"open": 0, "overdue": 0, "under_supervision": 0})
+    for p in petitions:
+        if p["state"] in OPEN:
+            grid = work[p["grid_id"]]
+            grid["open"] += 1
+            grid["overdue"] += bool(p.get("finish_by") and p["finish_by"] < at)
+            grid["under_supervision"] += bool(p.get("escalation_level"))
+    return work
+
+
+def department_of(petition):
+    """The department that answers for the current round: the one whose budget pays for it,
+    else the one that handles it; None before dispatch, or for a team nobody funds."""
+    funding, handler = petition.get("funding") or {}, petition.get("handler") or {}
+    return funding.get("department_id") or handler.get("department_id")
+
+
+def rates_by_place(petitions):
+    """The three rates per grid, per community and per department, keyed ("grid", "g01"),
+    ("community", "c-hexi"), ("department", "housing")."""
+    groups = defaultdict(list)
+    for p in petitions:
+        groups["grid", p["grid_id"]].append(p)
+        groups["community", p["community_id"]].append(p)
+        if department := department_of(p):
+            groups["department", department].append(p)
+    return {key: three_rates(group) for key, group in groups.items()}
 
 
 def _share(part, whole):

@@ -14,6 +14,8 @@ Native API (JSON)::
     GET  /grids/<id>/petitions             the public map of a grid: anonymised, coarse
     GET  /categories[/<code>]              categories and the extra fields each asks for
     PUT  /categories/<code>                define or change a category
+    GET  /figures/rates, /figures/operations   the three rates; the operations page's figures
+    GET  /ops                              the live operations page (its figures need a token)
     POST /proposals                        residents' proposals (居民议案) and their
     GET  /proposals[/<id>]                 review, vote and public notice: see proposals.py
     POST /proposals/<id>/review|vote|objections|conclude
@@ -29,7 +31,7 @@ from functools import partial
 
 from nameko.dependency_providers import Config
 
-from services.petition import categories, domain, figures, open311, proposals
+from services.petition import categories, domain, figures, metrics, open311, ops_page, proposals
 from services.petition.schemas import (
     AssemblyVote,
     Categories,
@@ -85,7 +87,7 @@ from shared.http import ByPath, http, json_response, load_data, read_form
 from shared.outbox import OutboxRelay
 from shared.sealing import Seals
 from shared.service import PlatformService
-from shared.storage import Storage
+from shared.storage import Storage, captured
 from shared.timers import every
 
 OPEN311 = "/open311/v2"
@@ -157,8 +159,9 @@ class PetitionService(PlatformService):
         """A step of the lifecycle; a step the petition's state does not allow is a 409."""
         _, decide, arguments = COMMANDS[command]
         self._check_access(self._petition(petition_id))
-        petition = self.store.change(petition_id, partial(
-            decide, *arguments(body), now(), self.correlation_id))
+        apply, saved = captured(partial(decide, *arguments(body), now(), self.correlation_id))
+        petition = self.store.change(petition_id, apply)
+        metrics.count_change(saved.get("change"), petition)
         return json_response(StaffPetition().dump(self._open(petition)))
 
     @http("POST", "/petitions/<petition_id>/merge", allow=STAFF, body=Merge,
@@ -232,6 +235,25 @@ class PetitionService(PlatformService):
                  for g in self.store.grids(with_boundaries=True) if caller.covers_grid(g["_id"])]
         petitions = self._for_figures({})
         return json_response(figures.operations(petitions, grids, now()))
+
+    # The live operations page
+
+    @http("GET", "/ops", allow=PUBLIC, media_type="text/html")
+    def ops(self, request):
+        """The live operations page: the grids by open petitions, the last hour's flow and
+        the three rates, updating every few seconds. Open it as /ops#token=<bearer token>
+        (grid staff, dispatcher, auditor or administrator), or paste the token when asked."""
+        return ops_page.asset("index.html")
+
+    @http("GET", "/ops/ops.js", allow=PUBLIC, media_type="text/javascript")
+    def ops_script(self, request):
+        """The operations page's script."""
+        return ops_page.asset("ops.js")
+
+    @http("GET", "/ops/ops.css", allow=PUBLIC, media_type="text/css")
+    def ops_style(self, request):
+        """The operations page's style sheet."""
+        return ops_page.asset("ops.css")
 
     # Categories
 
@@ -396,8 +418,11 @@ class PetitionService(PlatformService):
     @subscribe("dispatch.arbitration_requested.v1")
     def follow(self, event):
         petition_id = event.data["petition_id"]
-        if self.store.change(petition_id, partial(domain.follow, event), event.key) is None:
+        decide, saved = captured(partial(domain.follow, event))
+        petition = self.store.change(petition_id, decide, event.key)
+        if petition is None:
             raise NotFound(f"petition {petition_id} is not stored here")
+        metrics.count_change(saved.get("change"), petition)
 
     @subscribe("petition.merged.v1")
     def absorb_duplicate(self, event):
@@ -436,6 +461,12 @@ class PetitionService(PlatformService):
             self.store.replace_reporter(petition_id,
                                         domain.sealed_reporter(opened, self.seals.seal))
 
+    @every("PETITION_FIGURES_SECONDS", 60)
+    def refresh_figures(self):
+        """Refresh the gauges of open work and the three rates from the projections."""
+        metrics.refresh(self.store.for_figures(), now(),
+                        float(self.config.get("PETITION_RATES_DAYS") or 30))
+
     # Helpers
 
     def _raise(self, data):
@@ -457,6 +488,7 @@ class PetitionService(PlatformService):
             domain.likely_duplicates(data["location"], nearby, policy), policy, at,
             self.correlation_id)
         self.store.add(petition, events)
+        metrics.RAISED.labels(petition["grid_id"], petition["category"]).inc()
         return petition
 
     def _for_figures(self, query):

@@ -21,7 +21,8 @@ HIDDEN = {"outbox": 0, "handled": 0, "timeline": 0}
 
 FIGURES = {field: 1 for field in ("grid_id", "community_id", "state", "raised_at",
                                    "dispatched_at", "acknowledge_by", "acknowledged_at",
-                                   "resolved_at", "finish_by", "ratings")}
+                                   "resolved_at", "finish_by", "ratings", "escalation_level",
+                                   "funding", "handler")}
 
 
 class PetitionStore(MongoStore):

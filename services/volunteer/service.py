@@ -28,7 +28,7 @@ from functools import partial
 
 from nameko.dependency_providers import Config
 
-from services.volunteer import bank, domain, people
+from services.volunteer import bank, domain, metrics, people
 from services.volunteer.bank_store import HoursLedger
 from services.volunteer.schemas import (
     Branch,
@@ -318,9 +318,9 @@ class VolunteerService(PlatformService):
         minutes, rules = bank.minutes(task["hours_each"]), self.ledger.points_rules()
         for volunteer_id in task["claimant_ids"]:
             member = self.store.volunteer(volunteer_id)
-            if minutes:
-                self.ledger.post_once(bank.deposit(task["_id"], member, minutes, event.time,
-                                                   event.id))
+            if minutes and self.ledger.post_once(bank.deposit(task["_id"], member, minutes,
+                                                              event.time, event.id)):
+                metrics.HOURS.labels(task["community_id"], task["category"]).inc(minutes / 60)
             points = bank.award_points(task, member, minutes, rules, event.time, event.id)
             if points:
                 self.ledger.post_once(points)
