@@ -300,10 +300,21 @@ def users():
     yield "volunteer", account("A volunteer", "volunteer", volunteer_id=first_volunteer)
 
 
-def seed(urls, timeout=60):
-    """Load the demo city, as an administrator with a token minted from the signing key;
-    idempotent, so it can run against a platform already seeded."""
-    headers = bearer()
+def seed(urls, timeout=60, progress=None, token=None):
+    """Load the demo city, as an administrator (with ``token``, else one minted from the
+    signing key); idempotent, so it can run against a platform already seeded.
+
+    ``progress(stage, done, total)`` hears of each step, for a progress bar: each stage
+    first with ``done`` 0, then after every step."""
+    headers = {"Authorization": f"Bearer {token}"} if token else bearer()
+    report = progress or (lambda stage, done, total: None)
+
+    def steps(stage, items):
+        items = list(items)
+        report(stage, 0, len(items))
+        for done, item in enumerate(items, 1):
+            yield item
+            report(stage, done, len(items))
 
     def put(url, body, method="PUT"):
         response = requests.request(method, url, json=body, timeout=10, headers=headers)
@@ -312,32 +323,40 @@ def seed(urls, timeout=60):
 
     files = {path.name: (path.name, path.read_bytes(), "text/csv")
              for path in sorted(FILES.glob("*.csv"))}
+    report("registry, calendar and dispatch rules", 0, 3)
     imported = requests.put(f"{urls['grid']}/registry", files=files, timeout=60,
                             headers=headers)
     imported.raise_for_status()
     places = imported.json()
+    report("registry, calendar and dispatch rules", 1, 3)
     put(f"{urls['grid']}/calendar", DEMO_CALENDAR.to_document())
+    report("registry, calendar and dispatch rules", 2, 3)
     put(f"{urls['grid']}/dispatch-rules", rules())
-    for volunteer_id, volunteer in volunteers():
+    report("registry, calendar and dispatch rules", 3, 3)
+    for volunteer_id, volunteer in steps("volunteers", volunteers()):
         put(f"{urls['volunteer']}/volunteers/{volunteer_id}", volunteer)
     team_list = list(teams())
-    for team_id, team in team_list:
+    for team_id, team in steps("teams", team_list):
         put(f"{urls['volunteer']}/teams/{team_id}", team)
-    for branch_id, (name, kind) in BRANCHES.items():
-        put(f"{urls['volunteer']}/bank/branches/{branch_id}", {"name": name, "kind": kind})
-    for item_id, (name, price_hours) in CATALOGUE.items():
-        put(f"{urls['volunteer']}/bank/catalogue/{item_id}",
-            {"name": name, "price_hours": price_hours})
-    for allocation in allocations(date.today().year):
+    bank = [(f"branches/{branch_id}", {"name": name, "kind": kind})
+            for branch_id, (name, kind) in BRANCHES.items()]
+    bank += [(f"catalogue/{item_id}", {"name": name, "price_hours": price_hours})
+             for item_id, (name, price_hours) in CATALOGUE.items()]
+    for path, body in steps("morality bank branches and catalogue", bank):
+        put(f"{urls['volunteer']}/bank/{path}", body)
+    for allocation in steps("budget allocations", allocations(date.today().year)):
         put(f"{urls['funding']}/allocations", allocation, method="POST")
-    for username, account in users():
+    for username, account in steps("accounts", users()):
         put(f"{urls['grid']}/users/{username}", account)
     hotline = put(f"{urls['grid']}/service-accounts/hotline-12345", HOTLINE)
     deadline = time.monotonic() + timeout
-    while len(requests.get(f"{urls['petition']}/grids", timeout=5).json()["grids"]) < places["grids"]:
+    while (known := len(requests.get(f"{urls['petition']}/grids", timeout=5)
+                        .json()["grids"])) < places["grids"]:
+        report("grids known to the petition service", known, places["grids"])
         if time.monotonic() > deadline:
             raise RuntimeError("the petition service did not learn the demo grids in time")
         time.sleep(0.2)
+    report("grids known to the petition service", places["grids"], places["grids"])
     return {"communities": places["communities"], "grids": places["grids"],
             "teams": len(team_list),
             "hotline_secret": hotline.get("client_secret") or "(shown when it was created; PUT "
