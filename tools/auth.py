@@ -1,7 +1,7 @@
 """Keys and tokens for operators.
 
     python -m tools.auth keys                      a new key pair, as configuration
-    python -m tools.auth token --role administrator [--area-grids g01,g02]
+    python -m tools.auth token --role administrator [--grids g01,g02]
         [--department-id housing] [--volunteer-id v-001] [--minutes 60]
 
 Whoever holds the signing key can mint any token: that is how the first administrator
