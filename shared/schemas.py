@@ -1,6 +1,8 @@
 """Schema bases: JSON bodies and query strings are strict; events are read tolerantly
 (see events.py)."""
 
+from datetime import UTC
+
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load
 
 # marshmallow would read "5" as 5 and 1 as true; a JSON body that says so has a bug.
@@ -47,3 +49,14 @@ def _type_problem(field, value):
                                         or (kind is fields.Number and isinstance(value, bool))):
             return [problem]
     return None
+
+
+class Moment(fields.AwareDateTime):
+    """A time given with any offset, kept in UTC: the stores keep times as UTC ISO text and
+    compare them as text, so "2026-11-24T00:00+08:00" must become "2026-11-23T16:00+00:00"."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)

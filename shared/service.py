@@ -15,7 +15,7 @@ from shared.errors import NotFound
 from shared.exports import csv_response, csv_text
 from shared.http import http, json_response
 from shared.observability import RequestContext
-from shared.schemas import Query
+from shared.schemas import Moment, Query
 from shared.storage import Storage
 
 
@@ -30,8 +30,8 @@ class Readiness(Schema):
 
 class AuditQuery(Query):
     actor = fields.String(metadata={"description": "Only this user or service account."})
-    since = fields.AwareDateTime(format="iso")
-    until = fields.AwareDateTime(format="iso")
+    since = Moment()
+    until = Moment()
     limit = fields.Integer(load_default=500, validate=validate.Range(1, 10_000))
 
 

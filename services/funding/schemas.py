@@ -1,7 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from services.funding.domain import BUDGET_LINES
-from shared.schemas import Query, Strict
+from shared.schemas import Moment, Query, Strict
 
 SLUG = validate.Regexp(r"^[a-z0-9_-]{1,40}$", error="Use lower-case letters, digits, - and _.")
 
@@ -42,8 +42,8 @@ class StatementQuery(Query):
     grid_id = fields.String()
     account = fields.String()
     phase = fields.String(validate=validate.OneOf(("approved", "committed", "executed")))
-    from_ = fields.AwareDateTime(data_key="from", attribute="from", format="iso")
-    to = fields.AwareDateTime(format="iso")
+    from_ = Moment(data_key="from", attribute="from")
+    to = Moment()
 
 
 class TransactionQuery(Query):

@@ -3,7 +3,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from services.petition import domain, proposals
 from services.petition.categories import DATATYPES
 from shared.catalogue import RETURN_REASONS, Location
-from shared.schemas import Query, Strict
+from shared.schemas import Moment, Query, Strict
 
 ID = validate.Length(min=1, max=64)
 ACTOR = fields.String(required=True, validate=ID,
@@ -112,8 +112,8 @@ class StaffQuery(Query):
     state = fields.String(validate=validate.OneOf(domain.STATES))
     category = fields.String(validate=ID)
     channel = fields.String(validate=validate.OneOf(domain.CHANNELS))
-    raised_from = fields.AwareDateTime(format="iso")
-    raised_to = fields.AwareDateTime(format="iso")
+    raised_from = Moment()
+    raised_to = Moment()
     overdue = fields.Boolean()
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
     cursor = fields.String(validate=validate.Length(max=200))
@@ -365,9 +365,9 @@ class FiguresQuery(Query):
     area_id = fields.String(validate=ID, metadata={
         "description": "A grid, workstation, community, sub-district or district; without it, "
                        "all of your grids."})
-    from_ = fields.AwareDateTime(data_key="from", attribute="from", format="iso", metadata={
+    from_ = Moment(data_key="from", attribute="from", metadata={
         "description": "Petitions raised from this time on."})
-    to = fields.AwareDateTime(format="iso", metadata={"description": "... and before this."})
+    to = Moment(metadata={"description": "... and before this."})
 
 
 class ThreeRates(Schema):

@@ -1,6 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared.schemas import Query, Strict
+from shared.schemas import Moment, Query, Strict
 
 ID = validate.Length(min=1, max=64)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -130,7 +130,7 @@ class LedgerQuery(Query):
     unit = fields.String(load_default="hours", validate=validate.OneOf(("hours", "points")))
     grid_id = fields.String(validate=ID)
     community_id = fields.String(validate=ID)
-    since = fields.AwareDateTime(format="iso")
+    since = Moment()
 
 
 class TaskQuery(Query):

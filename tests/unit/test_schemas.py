@@ -38,3 +38,8 @@ def test_list_items_are_typed_too():
 
 def test_a_query_string_is_parsed_from_text():
     assert StatementQuery().load({"fiscal_year": "2026"}) == {"fiscal_year": 2026}
+
+
+def test_a_moment_given_in_beijing_time_is_kept_in_utc_as_the_stores_compare_text():
+    loaded = StatementQuery().load({"from": "2026-11-24T00:00:00+08:00"})
+    assert loaded["from"].isoformat() == "2026-11-23T16:00:00+00:00"
