@@ -16,6 +16,7 @@ eventlet.monkey_patch()
 import secrets  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from urllib.parse import quote  # noqa: E402
 
 import pytest  # noqa: E402
@@ -87,3 +88,27 @@ def service_config(infrastructure, amqp_uri, database_prefix):
 def service_db(mongo_client, database_prefix):
     """A service's own database, as the test session names it."""
     return lambda service: mongo_client[f"{database_prefix}{service}"]
+
+
+@contextmanager
+def platform_of_its_own(infrastructure, mongo_client, ports, log_dir, seed=True, **settings):
+    """The services named in ``ports`` as separate processes, on a virtual host and
+    databases of their own (removed afterwards), seeded with the demo city; for suites whose
+    input would disturb the shared end-to-end platform, or that need one to themselves.
+    Yields the platform and its environment."""
+    from tools import demo_city
+    from tools.platform import SERVICES, Platform
+
+    vhost, amqp_uri = new_vhost(infrastructure)
+    prefix = new_database_prefix()
+    env = {**infrastructure, **settings, "AMQP_URI": amqp_uri, "DATABASE_PREFIX": prefix}
+    running = Platform(env, ports, log_dir)
+    try:
+        running.start_all()
+        if seed:
+            demo_city.seed({s: running.url(s) for s in SERVICES})
+        yield running, env
+    finally:
+        running.stop_all()
+        drop_databases(mongo_client, prefix)
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)

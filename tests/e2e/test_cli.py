@@ -18,12 +18,11 @@ from click.testing import CliRunner
 
 from services.grid.calendar import DEMO_CALENDAR
 from shared.broker import Broker, event_exchange, queue_name
-from tests.conftest import drop_databases, new_vhost, poll
+from tests.conftest import platform_of_its_own, poll
 from tools import demo_city
 from tools.auth import bearer
 from tools.cli import cli
-from tools.infra import new_database_prefix
-from tools.platform import ROOT, Platform
+from tools.platform import ROOT
 
 CLI_PORTS = {"grid": 18401, "petition": 18402, "volunteer": 18403, "funding": 18404}
 PETITION_ID = re.compile(r"\bP-[0-9a-f]{12}\b")
@@ -34,24 +33,16 @@ DISPATCH_QUEUE = queue_name("petition", "petition.accepted.v1", "grid", "dispatc
 def cli_env(infrastructure, mongo_client, tmp_path_factory):
     """The environment an operator of this platform would have: its URLs, its broker and
     database, and the signing key (so the CLI mints its own token)."""
-    vhost, amqp_uri = new_vhost(infrastructure)
-    prefix = new_database_prefix()
-    running = Platform({**infrastructure, "AMQP_URI": amqp_uri, "DATABASE_PREFIX": prefix,
-                        "PETITION_DUPLICATE_RADIUS_M": "5"},
-                       CLI_PORTS, tmp_path_factory.mktemp("cli-logs"))
-    try:
-        running.start_all()
+    with platform_of_its_own(infrastructure, mongo_client, CLI_PORTS,
+                             tmp_path_factory.mktemp("cli-logs"), seed=False,
+                             PETITION_DUPLICATE_RADIUS_M="5") as (running, env):
         yield {**{f"{service.upper()}_URL": running.url(service) for service in CLI_PORTS},
-               "AMQP_URI": amqp_uri, "MONGO_URI": infrastructure["MONGO_URI"],
-               "DATABASE_PREFIX": prefix, "GRID_TOKEN": None,
-               "AUTH_SIGNING_KEY": infrastructure["AUTH_SIGNING_KEY"],
-               "AUTH_PUBLIC_KEYS": infrastructure["AUTH_PUBLIC_KEYS"],
+               "AMQP_URI": env["AMQP_URI"], "MONGO_URI": env["MONGO_URI"],
+               "DATABASE_PREFIX": env["DATABASE_PREFIX"], "GRID_TOKEN": None,
+               "AUTH_SIGNING_KEY": env["AUTH_SIGNING_KEY"],
+               "AUTH_PUBLIC_KEYS": env["AUTH_PUBLIC_KEYS"],
                # The terminal the tables are laid out to fit.
                "COLUMNS": "80"}
-    finally:
-        running.stop_all()
-        drop_databases(mongo_client, prefix)
-        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
 
 
 def gridctl(env, *args):
