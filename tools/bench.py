@@ -53,12 +53,14 @@ class Workforce:
             self.local.session.headers.update(bearer())
         return self.local.session
 
-    def until(self, check, timeout=300):
+    def until(self, check, timeout=600):
+        """Poll as a person's app would, four times a second: faster polling would load
+        the services with reads the flow itself does not make."""
         deadline = time.monotonic() + timeout
         while not (found := check()):
             if time.monotonic() > deadline:
                 raise TimeoutError("the flow stalled")
-            time.sleep(0.05)
+            time.sleep(0.25)
         return found
 
     def call(self, method, service, path, **body):
