@@ -84,6 +84,7 @@ WELCOME = """
 The demo city is running: {communities} communities, {grids} grids, {teams} teams.
 
   petition   {petition}   grid {grid}   volunteer {volunteer}   funding {funding}
+  webhooks   {webhooks}   (the bridge to outside systems)
   logs       {logs}/<service>.log      API docs  <service>/openapi.json
 
 Sign in (demo accounts: admin, auditor, staff-g01, dispatcher, housing-officer,

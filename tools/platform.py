@@ -102,11 +102,11 @@ def demo():
 
     env = infra.up()
     platform = Platform(env, DEMO_PORTS, infra.DATA / "logs")
-    print("starting grid, petition, volunteer and funding services ...", flush=True)
+    print(f"starting {', '.join(DEMO_PORTS)} ...", flush=True)
     platform.start_all()
     try:
         summary = demo_city.seed({s: platform.url(s) for s in SERVICES})
-        print(demo_city.WELCOME.format(**summary, **{s: platform.url(s) for s in SERVICES},
+        print(demo_city.WELCOME.format(**summary, **{s: platform.url(s) for s in DEMO_PORTS},
                                        password=demo_city.DEMO_PASSWORD,
                                        logs=platform.log_dir), flush=True)
         while True:

@@ -84,6 +84,25 @@ def _transaction(key, kind, postings, funding, now, **fields):
             "fiscal_year": funding["fiscal_year"], "recorded_at": now.isoformat(), **fields}
 
 
+# The phase of each kind of transaction the foundation release recorded.
+FOUNDATION_PHASES = {"allocation": "approved", "settlement": "executed"}
+
+
+def upgraded(transaction):
+    """A transaction of the foundation release in today's shape: each posting says whose
+    line, which year and which phase it is (statements and exports read them), and an
+    allocation can be asked for again and found the same."""
+    department = next(filter(None, (department_of(p["account"])
+                                    for p in transaction["postings"])), None)
+    common = {"currency": transaction.get("currency", CURRENCY), "department_id": department,
+              "budget_line": transaction.get("budget_line"),
+              "fiscal_year": transaction.get("fiscal_year"),
+              "phase": FOUNDATION_PHASES.get(transaction["kind"], "executed")}
+    return {"department_id": department,
+            "postings": [{**p, **{k: v for k, v in common.items() if k not in p}}
+                         for p in transaction["postings"]]}
+
+
 def allocate(allocation, now):
     """Money from the treasury to a department's budget line, as approved."""
     funding = {k: allocation[k] for k in ("department_id", "budget_line", "fiscal_year")}

@@ -3,6 +3,7 @@ by a short budget line, or for an approval of a cost above the hold)."""
 
 from pymongo import ASCENDING
 
+from services.funding import domain
 from shared.ledger import GUARD_INDEX, post_numbered
 from shared.storage import AggregateCollection, MongoStore
 
@@ -28,10 +29,14 @@ class FundingStore(MongoStore):
         self.db.waiting_orders.create_index([("state", ASCENDING), ("department_id", ASCENDING)])
 
     def upgrade(self):
-        """Transactions recorded before numbered debits guard only themselves."""
+        """Transactions recorded before numbered debits guard only themselves; those of
+        the foundation release get today's postings."""
         for doc in self.db.transactions.find({"guard": {"$exists": False}}, {"_id": 1}):
             self.db.transactions.update_one({"_id": doc["_id"]},
                                             {"$set": {"guard": {"account": doc["_id"], "seq": 0}}})
+        for doc in self.db.transactions.find({"postings.phase": {"$exists": False}}):
+            self.db.transactions.update_one({"_id": doc["_id"]},
+                                            {"$set": domain.upgraded(doc)})
 
     # Posting
 

@@ -1,9 +1,12 @@
 """Documents written by the foundation release are brought to today's shape when a
 service starts: nothing a city already stored is stranded by an upgrade."""
 
+from services.funding import domain as funding
+from services.funding.store import FundingStore
 from services.grid.store import GridStore
 from services.petition.store import PetitionStore
 from services.volunteer.store import VolunteerStore
+from shared.events import now
 
 
 def test_petitions_that_moved_through_stages_now_have_lifecycle_states(db_of):
@@ -30,3 +33,32 @@ def test_dispatches_and_tasks_from_before_rounds_belong_to_round_one(db_of):
     assert [d["_id"] for d in db_of("grid").dispatches.find()] == ["P-old/1"]
     assert GridStore(db_of("grid")).dispatch("P-old", 1)["round"] == 1
     assert db_of("volunteer").tasks.find_one({"_id": "T-P-old"})["round"] == 1
+
+
+def test_the_foundation_releases_transactions_get_postings_statements_can_read(db_of):
+    transactions = db_of("funding").transactions
+    transactions.insert_many([
+        {"_id": "allocation:demo-2026-housing", "kind": "allocation", "currency": "CNY",
+         "fiscal_year": 2026, "budget_line": "public_infrastructure",
+         "approved_by": "county finance bureau", "recorded_at": "2026-11-01T09:00:00+00:00",
+         "postings": [{"account": "treasury", "amount_fen": -100},
+                      {"account": "dept:housing:public_infrastructure:2026", "amount_fen": 100}]},
+        {"_id": "settlement:T-P-old", "kind": "settlement", "currency": "CNY",
+         "fiscal_year": 2026, "budget_line": "public_infrastructure",
+         "recorded_at": "2026-11-02T09:00:00+00:00",
+         "postings": [{"account": "dept:housing:public_infrastructure:2026", "amount_fen": -40},
+                      {"account": "centre-c-hexi", "amount_fen": 40}]}])
+    store = FundingStore(db_of("funding"))
+    store.upgrade()
+    store.upgrade()
+    allocation = store.transaction("allocation:demo-2026-housing")
+    assert allocation["department_id"] == "housing"
+    assert {p["phase"] for p in allocation["postings"]} == {"approved"}
+    requested = funding.allocate({"allocation_id": "demo-2026-housing", "department_id": "housing",
+                                  "budget_line": "public_infrastructure", "fiscal_year": 2026,
+                                  "amount_fen": 100, "approved_by": "county finance bureau"},
+                                 now())
+    funding.same_allocation(allocation, requested)  # asked again, found the same
+    line = {"account": "dept:housing:public_infrastructure:2026"}
+    statement = funding.statement(store.all_transactions(), line, None, None)
+    assert statement["totals_fen"] == {"approved": 100, "executed": -40}
