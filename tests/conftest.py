@@ -13,11 +13,8 @@ import eventlet  # noqa: E402
 # nameko's workers are green threads; plain pytest does not patch (only `nameko test` does).
 eventlet.monkey_patch()
 
-import secrets  # noqa: E402
-import subprocess  # noqa: E402
 import time  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
-from urllib.parse import quote  # noqa: E402
 
 import pytest  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
@@ -44,11 +41,7 @@ def infrastructure():
 
 
 def new_vhost(infrastructure):
-    vhost = "test-" + secrets.token_hex(4)
-    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True)
-    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
-                   check=True)
-    return vhost, infrastructure["AMQP_URI"] + quote(vhost, safe="")
+    return infra.add_vhost("test", infrastructure["AMQP_URI"])
 
 
 def drop_databases(client, prefix):
@@ -61,7 +54,7 @@ def drop_databases(client, prefix):
 def amqp_uri(infrastructure):
     vhost, uri = new_vhost(infrastructure)
     yield uri
-    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
+    infra.delete_vhost(vhost)
 
 
 @pytest.fixture(scope="session")
@@ -111,4 +104,4 @@ def platform_of_its_own(infrastructure, mongo_client, ports, log_dir, seed=True,
     finally:
         running.stop_all()
         drop_databases(mongo_client, prefix)
-        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
+        infra.delete_vhost(vhost)

@@ -16,7 +16,6 @@ the results in bench/results.json and a table in the README's performance sectio
 
 import argparse
 import json
-import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -189,12 +188,9 @@ def database_ceiling(mongo_uri, documents):
 
 def run(petitions, clients, log_dir):
     env = infra.up()
-    vhost = f"bench-{infra.new_database_prefix()}"
-    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True)
-    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*",
-                    ".*"], check=True)
+    vhost, amqp_uri = infra.add_vhost("bench", env["AMQP_URI"])
     prefix = infra.new_database_prefix()
-    env = {**env, "AMQP_URI": env["AMQP_URI"] + vhost, "DATABASE_PREFIX": prefix,
+    env = {**env, "AMQP_URI": amqp_uri, "DATABASE_PREFIX": prefix,
            "PETITION_DUPLICATE_RADIUS_M": "1", "INTAKE_PER_MINUTE": "100000"}
     platform = Platform(env, PORTS, log_dir)
     client = MongoClient(env["MONGO_URI"])
@@ -226,7 +222,7 @@ def run(petitions, clients, log_dir):
         platform.stop_all()
         for db in databases:
             client.drop_database(db.name)
-        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
+        infra.delete_vhost(vhost)
 
 
 def table(result):

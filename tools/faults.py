@@ -163,11 +163,8 @@ def check(platform, ids, timeout=300):
 def start_platform(log_dir):
     """The platform on its own ports, virtual host and databases, seeded with the demo city."""
     env = infra.up()
-    vhost = f"faults-{new_database_prefix()}"
-    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True)
-    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*",
-                    ".*"], check=True)
-    env = {**env, "AMQP_URI": env["AMQP_URI"] + vhost, "DATABASE_PREFIX": new_database_prefix(),
+    vhost, amqp_uri = infra.add_vhost("faults", env["AMQP_URI"])
+    env = {**env, "AMQP_URI": amqp_uri, "DATABASE_PREFIX": new_database_prefix(),
            "OUTBOX_SWEEP_SECONDS": "2", "PETITION_DUPLICATE_RADIUS_M": "5"}
     platform = Platform(env, PORTS, log_dir)
     platform.start_all()
@@ -186,7 +183,7 @@ def run(names, petitions, log_dir=None):
             print(row(results[-1]), flush=True)
     finally:
         platform.stop_all()
-        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
+        infra.delete_vhost(vhost)
     return results
 
 

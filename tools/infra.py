@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from shared.auth import new_key
 from shared.sealing import new_seal_key
@@ -56,6 +57,20 @@ def wait_for_port_closed(port, timeout=30):
     deadline = time.monotonic() + timeout
     while listening(port) and time.monotonic() < deadline:
         time.sleep(0.2)
+
+
+def add_vhost(label, amqp_uri):
+    """A RabbitMQ virtual host of a run's own (a test session, the fault suite, the
+    benchmark), so it never disturbs another: its name, and the URI into it."""
+    vhost = f"{label}-{secrets.token_hex(4)}"
+    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True)
+    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*",
+                    ".*"], check=True)
+    return vhost, amqp_uri + quote(vhost, safe="")
+
+
+def delete_vhost(vhost):
+    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
 
 
 def new_database_prefix():

@@ -5,7 +5,6 @@ compete with another's, nor with the end-to-end platform's processes.
 """
 
 import socket
-import subprocess
 
 import pytest
 import requests
@@ -13,6 +12,7 @@ import requests
 from shared.broker import Broker
 from shared.catalogue import CATALOGUE
 from tests.conftest import drop_databases, new_database_prefix, new_vhost
+from tools import infra
 from tools.auth import bearer
 
 # The backoff shortened, so a test of five failed attempts takes seconds, not minutes.
@@ -25,7 +25,7 @@ def isolated_config(infrastructure, mongo_client):
     prefix = new_database_prefix()
     yield {**infrastructure, "AMQP_URI": uri, "DATABASE_PREFIX": prefix,
            "WEB_SERVER_ADDRESS": "127.0.0.1:0", "EVENT_RETRY_DELAYS": FAST_RETRIES}
-    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
+    infra.delete_vhost(vhost)
     drop_databases(mongo_client, prefix)
 
 
@@ -111,5 +111,5 @@ def serve_once(request):
     yield api, broker
     broker.reset()
     container.stop()
-    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
+    infra.delete_vhost(vhost)
     drop_databases(client, prefix)

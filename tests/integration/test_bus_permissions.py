@@ -24,7 +24,7 @@ from shared.broker import DEAD_LETTERS, Broker, queue_name, retry_queue
 from shared.catalogue import CATALOGUE
 from tests.conftest import drop_databases, new_database_prefix, new_vhost, poll
 from tests.integration.conftest import FAST_RETRIES, Api, free_port
-from tools import demo_city
+from tools import demo_city, infra
 from tools.platform import SERVICES, Platform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +51,7 @@ def vhost(infrastructure):
     """A fresh virtual host, and the administrator's URI for it."""
     name, admin_uri = new_vhost(infrastructure)
     yield name, admin_uri
-    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], check=False)
+    infra.delete_vhost(name)
 
 
 @pytest.fixture(scope="module")
