@@ -1,12 +1,15 @@
 """The benchmark: the whole flow, intake to closure, on the real broker and database,
 beside the ceiling this machine sets for the same work.
 
-    python -m tools.bench [--petitions 2000] [--clients 16] [--write]   (make bench)
+    python -m tools.bench [--petitions 2000] [--clients 16] [--instances 1] [--write]  (make bench)
 
 A platform of its own (ports 18501-18505, its own vhost and databases) is seeded with
-the demo city. Clients play residents, volunteers and grid leaders: each raises a
-petition over HTTP, waits for its task, claims, completes and verifies it, rates the
-work and closes the petition. The hops are measured from the events' own times.
+the demo city. ``--instances N`` runs N processes of each domain service, competing for
+the same queues as Kubernetes replicas would; the clients call each in turn, as a
+Kubernetes Service spreads calls over its pods. Clients play residents, volunteers and
+grid leaders: each raises a petition over HTTP, waits for its task, claims, completes
+and verifies it, rates the work and closes the petition. The hops are measured from the
+events' own times.
 
 The ceiling: raw kombu publish (with publisher confirms) and consume of as many
 messages per petition as the flow published, and raw pymongo writes of the documents
@@ -15,6 +18,7 @@ the results in bench/results.json and a table in the README's performance sectio
 """
 
 import argparse
+import itertools
 import json
 import threading
 import time
@@ -39,11 +43,23 @@ HOPS = {"raised -> dispatched": ("petition.raised.v1", "petition.dispatched.v1")
 SERVICES = ("grid", "petition", "volunteer", "funding")
 
 
+class Balancer:
+    """``balancer["petition"]`` is the base URL of the next instance of the service, in
+    turn."""
+
+    def __init__(self, platform, instances):
+        self.turns = {s: itertools.cycle([platform.url(s, n) for n in range(1, instances + 1)])
+                      for s in SERVICES}
+
+    def __getitem__(self, service):
+        return next(self.turns[service])
+
+
 class Workforce:
     """Residents, volunteers and grid leaders, as HTTP clients that retry politely."""
 
-    def __init__(self, platform):
-        self.url = {s: platform.url(s) for s in SERVICES}
+    def __init__(self, platform, instances=1):
+        self.url = Balancer(platform, instances)
         self.local = threading.local()
 
     def http(self):
@@ -186,7 +202,7 @@ def database_ceiling(mongo_uri, documents):
     return writes / elapsed
 
 
-def run(petitions, clients, log_dir):
+def run(petitions, clients, log_dir, instances=1):
     env = infra.up()
     vhost, amqp_uri = infra.add_vhost("bench", env["AMQP_URI"])
     prefix = infra.new_database_prefix()
@@ -197,8 +213,12 @@ def run(petitions, clients, log_dir):
     databases = [client[prefix + s] for s in SERVICES]
     try:
         platform.start_all()
+        for instance in range(2, instances + 1):
+            for service in SERVICES:
+                platform.start(service, instance)
+        platform.wait_ready()
         demo_city.seed({s: platform.url(s) for s in SERVICES})
-        workforce, memory = Workforce(platform), Memory(platform)
+        workforce, memory = Workforce(platform, instances), Memory(platform)
         started = time.monotonic()
         with ThreadPoolExecutor(clients) as pool:
             ids = list(pool.map(workforce.one, range(petitions)))
@@ -210,6 +230,7 @@ def run(petitions, clients, log_dir):
         ceiling = min(broker / messages, database / writes)
         rate = petitions / elapsed
         return {"date": date.today().isoformat(), "petitions": petitions, "clients": clients,
+                "instances": instances,
                 "seconds": round(elapsed, 1), "petitions_per_second": round(rate, 2),
                 "hops_ms": hops(databases, ids),
                 "per_petition": {"messages": round(messages, 1), "writes": round(writes, 1)},
@@ -231,6 +252,7 @@ def table(result):
              "| figure | value |", "|---|---|",
              f"| sustained petitions per second, intake to closed | "
              f"{result['petitions_per_second']} |",
+             f"| processes of each domain service | {result['instances']} |",
              f"| ceiling of this machine for the same work | "
              f"{result['ceiling']['petitions_per_second']} petitions/s "
              f"({result['ceiling']['broker_messages_per_second']} messages/s, "
@@ -260,9 +282,11 @@ def main():
     parser = argparse.ArgumentParser(prog="python -m tools.bench")
     parser.add_argument("--petitions", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--instances", type=int, default=1,
+                        help="processes of each domain service (the webhook bridge runs one)")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
-    result = run(args.petitions, args.clients, infra.DATA / "bench-logs")
+    result = run(args.petitions, args.clients, infra.DATA / "bench-logs", args.instances)
     print(table(result))
     if args.write:
         write(result)
