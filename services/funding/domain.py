@@ -26,6 +26,8 @@ line retries it. Each transaction's id is its idempotency key (``hold:<order>``,
 duplicated event never moves money twice.
 """
 
+from datetime import UTC, date, timedelta
+
 from shared.catalogue import CATALOGUE
 from shared.errors import Conflict, InvalidFields
 from shared.events import new_event
@@ -79,9 +81,16 @@ def _posting(account, amount, funding, phase, **where):
 def _transaction(key, kind, postings, funding, now, **fields):
     if sum(p["amount_fen"] for p in postings) != 0:
         raise ValueError(f"{key} does not balance")
+    at = now.astimezone(UTC).isoformat()
     return {"_id": key, "kind": kind, "postings": postings, "currency": CURRENCY,
             "department_id": funding["department_id"], "budget_line": funding["budget_line"],
-            "fiscal_year": funding["fiscal_year"], "recorded_at": now.isoformat(), **fields}
+            "fiscal_year": funding["fiscal_year"], "recorded_at": at, "day": day_of(at),
+            **fields}
+
+
+def day_of(recorded_at):
+    """The UTC day of a transaction: with its department, what its totals are kept by."""
+    return recorded_at[:10]
 
 
 # The phase of each kind of transaction the foundation release recorded.
@@ -289,6 +298,98 @@ def statement(transactions, where, start=None, end=None):
                               "recorded_at": at, **posting})
                 totals[posting["phase"]] = totals.get(posting["phase"], 0) + posting["amount_fen"]
     return {"where": where, "from": start, "to": end, "lines": lines, "totals_fen": totals}
+
+
+# Statements over a period are summed from totals kept per department and day (see
+# FundingStore.refresh_totals): each total is one group of postings alike in every field
+# a statement filters by, so a statement's totals are the sum of the groups its filter
+# matches, exactly as if it had read every posting.
+FILTERS = ("department_id", "budget_line", "fiscal_year", "phase", "account", "community_id",
+           "grid_id")
+# A department's day: its groups without the place, few enough to read a month of at once.
+LINE_FILTERS = FILTERS[:5]
+PLACE_FILTERS = ("community_id", "grid_id")
+
+
+def totals(postings, keys):
+    """The postings summed by the values of ``keys``: one group per distinct combination."""
+    sums = {}
+    for posting in postings:
+        key = tuple(posting.get(k) for k in keys)
+        sums[key] = sums.get(key, 0) + posting["amount_fen"]
+    return [{**dict(zip(keys, key, strict=True)), "amount_fen": fen}
+            for key, fen in sorted(sums.items(), key=lambda item: repr(item[0]))]
+
+
+def phase_totals(groups, where):
+    """What the groups matching ``where`` add up to, by phase."""
+    found = {}
+    for group in groups:
+        if all(group.get(key) == value for key, value in where.items()):
+            found[group["phase"]] = found.get(group["phase"], 0) + group["amount_fen"]
+    return found
+
+
+def add_totals(*parts):
+    found = {}
+    for part in parts:
+        for phase, fen in part.items():
+            found[phase] = found.get(phase, 0) + fen
+    return found
+
+
+def days_of(start, end):
+    """The days a period touches: those it covers whole, and the (at most two) it covers
+    in part, whose totals come from their transactions. Open ends cover whole days;
+    ``start`` and ``end`` are UTC ISO times, ``end`` excluded."""
+    def midnight(day):
+        return f"{day}T00:00:00+00:00"
+
+    partial = set()
+    if start and start > midnight(start[:10]):
+        partial.add(start[:10])
+    if end and end > midnight(end[:10]):
+        partial.add(end[:10])
+
+    def whole(day):
+        return (day not in partial and (not start or midnight(day) >= start)
+                and (not end or midnight(next_day(day)) <= end))
+
+    return whole, sorted(partial)
+
+
+def next_day(day):
+    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+
+
+def months_between(start, end):
+    """The months a bounded period touches, "2026-10" and so on."""
+    month, last, found = start[:7], end[:7], []
+    while month <= last:
+        found.append(month)
+        year, number = int(month[:4]), int(month[5:])
+        month = f"{year + number // 12}-{number % 12 + 1:02d}"
+    return found
+
+
+def statement_lines(transactions, where, start, end, after, limit):
+    """The postings matching ``where`` in the period, in the order they were recorded,
+    after the position ``after`` (recorded_at, transaction id, posting number); at most
+    ``limit``, each with its position."""
+    lines = []
+    for transaction in sorted(transactions, key=lambda t: (t["recorded_at"], t["_id"])):
+        at = transaction["recorded_at"]
+        if (start and at < start) or (end and at >= end):
+            continue
+        for number, posting in enumerate(transaction["postings"]):
+            position = (at, transaction["_id"], number)
+            if position <= after or not all(posting.get(k) == v for k, v in where.items()):
+                continue
+            lines.append((position, {"transaction_id": transaction["_id"],
+                                     "kind": transaction["kind"], "recorded_at": at, **posting}))
+            if len(lines) == limit:
+                return lines
+    return lines
 
 
 def reconcile(transactions):

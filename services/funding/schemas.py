@@ -42,8 +42,44 @@ class StatementQuery(Query):
     grid_id = fields.String()
     account = fields.String()
     phase = fields.String(validate=validate.OneOf(("approved", "committed", "executed")))
-    from_ = Moment(data_key="from", attribute="from")
-    to = Moment()
+    from_ = Moment(data_key="from", attribute="from", metadata={
+        "description": "Postings recorded from this time on."})
+    to = Moment(metadata={"description": "... and before this."})
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000), metadata={
+        "description": "Lines per page; a page may hold fewer (it reads at most a week of "
+                       "the ledger), so follow next until it is null."})
+    cursor = fields.String(validate=validate.Length(max=300), metadata={
+        "description": "The next of the previous page, unchanged."})
+
+
+class StatementLine(Schema):
+    transaction_id = fields.String(required=True)
+    kind = fields.String(required=True)
+    recorded_at = fields.String(required=True)
+    account = fields.String(required=True)
+    amount_fen = fields.Integer(required=True)
+    currency = fields.String()
+    department_id = fields.String(allow_none=True)
+    budget_line = fields.String(allow_none=True)
+    fiscal_year = fields.Integer(allow_none=True)
+    phase = fields.String()
+    petition_id = fields.String()
+    order_id = fields.String()
+    task_id = fields.String()
+    grid_id = fields.String(allow_none=True)
+    community_id = fields.String(allow_none=True)
+
+
+class Statement(Schema):
+    where = fields.Dict(required=True, metadata={"description": "The filter, as applied."})
+    from_ = fields.String(data_key="from", attribute="from", required=True, allow_none=True)
+    to = fields.String(required=True, allow_none=True)
+    totals_fen = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                             metadata={"description": "The whole period's sum by phase."})
+    lines = fields.List(fields.Nested(StatementLine), required=True, metadata={
+        "description": "This page of the matching postings, in the order recorded."})
+    next = fields.String(required=True, allow_none=True, metadata={
+        "description": "The cursor of the next page; null on the last."})
 
 
 class TransactionQuery(Query):

@@ -7,6 +7,7 @@
     POST /approvals                         approve a cost above the hold, and capture it
     GET  /departments/<id>/notices          orders blocked for want of money
     GET  /statements?department_id=&budget_line=&fiscal_year=&community_id=&grid_id=&from=&to=
+                  &limit=&cursor=               totals for a period, and its lines a page at a time
     GET  /reconciliation                    the ledger's invariants, proved
     GET  /export/budget.csv                 the ledger in the Fiscal Data Package shape
 """
@@ -18,6 +19,7 @@ from services.funding.schemas import (
     AllocationMade,
     Approval,
     Reversal,
+    Statement,
     StatementQuery,
     Transaction,
     TransactionQuery,
@@ -120,17 +122,19 @@ class FundingService(PlatformService):
         return json_response({"department_id": department_id,
                               "blocked": self.store.notices(department_id)})
 
-    @http("GET", "/statements", allow=(*MONEY, AUDITOR), query=StatementQuery)
+    @http("GET", "/statements", allow=(*MONEY, AUDITOR), query=StatementQuery,
+          returns=Statement)
     def statements(self, request, query):
-        """Totals by department, line, phase and place, for any filter and period; your
-        department's unless you audit."""
+        """Totals by phase for any filter (department, line, year, phase, account, place)
+        and period, summed from totals kept per department and day; the matching postings
+        a page at a time (pass next back as cursor). Your department's unless you audit."""
         caller = self.caller
         if not caller.everywhere:
             self._check_department(query.setdefault("department_id", caller.department_id))
         start, end = query.pop("from", None), query.pop("to", None)
-        return json_response(domain.statement(
-            self.store.all_transactions(), query, start and start.isoformat(),
-            end and end.isoformat()))
+        limit, cursor = query.pop("limit"), query.pop("cursor", None)
+        return json_response(self.store.statement(query, start and start.isoformat(),
+                                                  end and end.isoformat(), limit, cursor))
 
     @http("GET", "/reconciliation", allow=(AUDITOR,))
     def reconciliation(self, request):

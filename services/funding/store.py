@@ -1,13 +1,31 @@
-"""The funding service's database: the ledger, and the orders waiting on money (blocked
-by a short budget line, or for an approval of a cost above the hold)."""
+"""The funding service's database: the ledger, the orders waiting on money (blocked
+by a short budget line, or for an approval of a cost above the hold), and the totals
+per department and day that statements are summed from.
+
+The totals are never added to, only recomputed: after each posting, the day's
+transactions of its department are read again (one indexed equality on the
+transactions' ``department_id`` and ``day``) and the day's groups rewritten. So a
+transaction posted twice, or a crash between a posting and its totals (healed when
+the same event is redelivered and finds the transaction posted), never leaves them
+wrong. Two recomputations racing each other keep the one that counted more
+transactions: the ledger only grows, so that one saw everything the other did.
+"""
+
+import base64
+import json
 
 from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
 
 from services.funding import domain
+from shared.errors import InvalidFields
 from shared.ledger import GUARD_INDEX, post_numbered
 from shared.storage import AggregateCollection, MongoStore
 
 HIDDEN = {"outbox": 0, "handled": 0, "version": 0, "outbox_pending": 0}
+# A statement page reads at most this many days of transactions for its lines, so a
+# filter that matches little still answers promptly (its page is short, with a cursor).
+DAYS_PER_PAGE = 7
 
 
 class _Posted(Exception):
@@ -24,9 +42,16 @@ class FundingStore(MongoStore):
         self.transactions.ensure_indexes()
         self.waiting.ensure_indexes()
         self.db.transactions.create_index(GUARD_INDEX, unique=True)
-        for field in ("postings.account", "petition_id", "order_id", "kind", "recorded_at"):
+        for field in ("postings.account", "petition_id", "order_id", "kind", "recorded_at",
+                      "day"):
             self.db.transactions.create_index([(field, ASCENDING)])
+        self.db.transactions.create_index([("department_id", ASCENDING), ("day", ASCENDING)])
         self.db.waiting_orders.create_index([("state", ASCENDING), ("department_id", ASCENDING)])
+        self.db.day_totals.create_index([("department_id", ASCENDING), ("month", ASCENDING)])
+        self.db.day_totals.create_index([("month", ASCENDING)])
+        for place in ("community_id", "grids"):
+            self.db.place_day_totals.create_index([(place, ASCENDING),
+                                                   ("department_id", ASCENDING)])
 
     def upgrade(self):
         """Transactions recorded before numbered debits guard only themselves; those of
@@ -37,12 +62,31 @@ class FundingStore(MongoStore):
         for doc in self.db.transactions.find({"postings.phase": {"$exists": False}}):
             self.db.transactions.update_one({"_id": doc["_id"]},
                                             {"$set": domain.upgraded(doc)})
+        self._upgrade_days()
+
+    def _upgrade_days(self):
+        """Transactions recorded before statements were summed from day totals get their
+        ``day``, after their days' totals are written: a crash in between leaves them
+        to be found and totalled again at the next start."""
+        undated = list(self.db.transactions.find({"day": {"$exists": False}}, HIDDEN))
+        days = {}
+        for doc in undated:
+            doc["day"] = domain.day_of(doc["recorded_at"])
+            days.setdefault((doc.get("department_id"), doc["day"]), []).append(doc)
+        for (department, day), docs in days.items():
+            dated = self._day(department, day)
+            self._save_totals(department, day, dated + docs, {
+                p.get("community_id") for t in docs for p in t["postings"]})
+        for doc in undated:
+            self.db.transactions.update_one({"_id": doc["_id"]}, {"$set": {"day": doc["day"]}})
 
     # Posting
 
     def post(self, transaction, events=()):
         """Record a transaction once; False if its key is already recorded."""
-        return self.transactions.create(transaction, events)
+        created = self.transactions.create(transaction, events)
+        self.refresh_totals(transaction if created else self.transaction(transaction["_id"]))
+        return created
 
     def post_debit(self, key, account, build):
         """Post what ``build(available)`` returns, ``(transaction, events)``, as the next
@@ -57,10 +101,90 @@ class FundingStore(MongoStore):
             return transaction
 
         try:
-            return post_numbered(self.db.transactions, account, checked,
-                                 lambda t: self.transactions.create(t, box["events"]))
+            posted = post_numbered(self.db.transactions, account, checked,
+                                   lambda t: self.transactions.create(t, box["events"]))
         except _Posted:
+            self.refresh_totals(self.transaction(key))
             return None
+        self.refresh_totals(posted)
+        return posted
+
+    # Totals per department and day, recomputed (see the module's docstring)
+
+    def refresh_totals(self, transaction):
+        department, day = transaction.get("department_id"), transaction["day"]
+        self._save_totals(department, day, self._day(department, day),
+                          {p.get("community_id") for p in transaction["postings"]})
+
+    def _day(self, department, day):
+        return list(self.db.transactions.find({"department_id": department, "day": day},
+                                              {"postings": 1, "recorded_at": 1, "kind": 1}))
+
+    def _save_totals(self, department, day, transactions, communities):
+        """The department's day, and its places in ``communities`` (only theirs change
+        with a posting), from all of that day's transactions of the department."""
+        counted = len(transactions)
+        postings = [p for t in transactions for p in t["postings"]]
+        self._save_newer(self.db.day_totals, f"{department}:{day}", {
+            "department_id": department, "day": day, "month": day[:7], "transactions": counted,
+            "groups": domain.totals(postings, domain.LINE_FILTERS)})
+        for community in communities - {None}:
+            here = [p for p in postings if p.get("community_id") == community]
+            self._save_newer(self.db.place_day_totals, f"{department}:{day}:{community}", {
+                "department_id": department, "day": day, "community_id": community,
+                "grids": sorted({p["grid_id"] for p in here if p.get("grid_id")}),
+                "transactions": counted, "groups": domain.totals(here, domain.FILTERS)})
+
+    @staticmethod
+    def _save_newer(collection, key, doc):
+        try:
+            collection.replace_one({"_id": key, "transactions": {"$lte": doc["transactions"]}},
+                                   doc, upsert=True)
+        except DuplicateKeyError:
+            pass  # a recomputation that counted more transactions got there first
+
+    def statement(self, where, start, end, limit, cursor=None):
+        """The totals by phase of the postings matching ``where`` (department, line, year,
+        phase, account, community, grid) in the period ``start``..``end`` (UTC ISO
+        times, either open), summed from the day totals, and one page of its lines."""
+        scope = {"department_id": where["department_id"]} if "department_id" in where else {}
+        whole, partial = domain.days_of(start, end)
+        if "community_id" in where or "grid_id" in where:
+            place = ({"community_id": where["community_id"]} if "community_id" in where
+                     else {"grids": where["grid_id"]})
+            docs = list(self.db.place_day_totals.find({**scope, **place},
+                                                      {"day": 1, "groups": 1}))
+        elif start and end:
+            docs = [doc for month in domain.months_between(start, end)
+                    for doc in self.db.day_totals.find({**scope, "month": month},
+                                                       {"day": 1, "groups": 1})]
+        else:
+            docs = list(self.db.day_totals.find(scope, {"day": 1, "groups": 1}))
+        days = sorted({doc["day"] for doc in docs if whole(doc["day"]) or doc["day"] in partial})
+        found = domain.phase_totals([g for doc in docs if whole(doc["day"]) for g in doc["groups"]],
+                                    where)
+        for day in partial:
+            if day in days:
+                found = domain.add_totals(found, domain.statement(
+                    self._day_of_scope(scope, day), where, start, end)["totals_fen"])
+        lines, after = self._lines(scope, where, start, end, days, limit, cursor)
+        return {"where": where, "from": start, "to": end, "totals_fen": found,
+                "lines": lines, "next": after}
+
+    def _lines(self, scope, where, start, end, days, limit, cursor):
+        after = decode_cursor(cursor) if cursor else ("", "", -1)
+        lines = []
+        for read, day in enumerate(d for d in days if d >= after[0][:10]):
+            if read == DAYS_PER_PAGE:
+                return [line for _, line in lines], encode_cursor((day, "", -1))
+            lines += domain.statement_lines(self._day_of_scope(scope, day), where, start, end,
+                                            after, limit - len(lines))
+            if len(lines) == limit:
+                return [line for _, line in lines], encode_cursor(lines[-1][0])
+        return [line for _, line in lines], None
+
+    def _day_of_scope(self, scope, day):
+        return list(self.db.transactions.find({**scope, "day": day}, HIDDEN))
 
     # Orders waiting on money
 
@@ -115,3 +239,16 @@ class FundingStore(MongoStore):
 
     def all_transactions(self, query=None):
         return list(self.db.transactions.find(query or {}, HIDDEN).sort("recorded_at"))
+
+
+def encode_cursor(position):
+    return base64.urlsafe_b64encode(json.dumps(list(position)).encode()).decode()
+
+
+def decode_cursor(cursor):
+    try:
+        at, transaction_id, number = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return str(at), str(transaction_id), int(number)
+    except (ValueError, TypeError):
+        raise InvalidFields("The cursor is not one this service gave out.", fields={
+            "cursor": ["Use the next of the previous page, unchanged."]}) from None

@@ -1,0 +1,139 @@
+"""Statements at any size: their totals are summed from totals kept per department and
+day, recomputed from the ledger at every posting, and their lines come a page at a time.
+Each rule is checked against the plain sum over every posting (domain.statement)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.funding import domain
+from services.funding.store import FundingStore
+from shared.catalogue import CATALOGUE
+from shared.events import load_event, new_event
+
+START = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def funding(department="housing", line="public_infrastructure"):
+    return {"department_id": department, "budget_line": line, "fiscal_year": 2026,
+            "estimate_fen": 30_000, "centre_id": "centre-c1"}
+
+
+def order(n, department="housing", grid="g1", community="c1"):
+    data = {"petition_id": f"P-{n}", "grid_id": grid, "community_id": community,
+            "category": "drains", "round": 1, "rule_id": "r",
+            "handler": {"kind": "volunteer_team", "team_id": "t", "name": "T"},
+            "funding": funding(department), "acknowledge_by": START,
+            "due_by": START}
+    event = load_event(CATALOGUE, new_event(CATALOGUE, "petition.dispatched.v1", "grid",
+                                            f"P-{n}", data, "c"), "petition.dispatched.v1")
+    return domain.order_from_dispatch(event.data, "c"), event
+
+
+def post_history(store, count=12):
+    """Allocations, holds and captures of two departments over three days, at all hours."""
+    for department in ("housing", "sanitation"):
+        store.post(domain.allocate({"allocation_id": f"a-{department}", "department_id": department,
+                                    "budget_line": "public_infrastructure", "fiscal_year": 2026,
+                                    "amount_fen": 10_000_000, "approved_by": "bureau"},
+                                   START - timedelta(days=1)))
+    for n in range(count):
+        at = START + timedelta(hours=7 * n)
+        department = ("housing", "sanitation")[n % 2]
+        held, cause = order(n, department, grid=f"g{n % 3}", community=f"c{n % 2}")
+        line = domain.line_account(department, "public_infrastructure", 2026)
+        store.post_debit(f"hold:{held['order_id']}", line,
+                         lambda available, o=held, at=at, c=cause: domain.hold(o, available, at, c))
+        if n % 3:
+            store.post_debit(f"capture:{held['order_id']}", line,
+                             lambda available, o=held, at=at, c=cause: domain.capture(
+                                 o, 20_000 + n, 30_000, available, None, at + timedelta(hours=2),
+                                 c))
+
+
+@pytest.fixture
+def store(db_of):
+    found = FundingStore(db_of("funding"))
+    found.ensure_indexes()
+    return found
+
+
+def everything(store, where, start=None, end=None):
+    return domain.statement(store.all_transactions(), where, start, end)
+
+
+WHERES = [{"department_id": "housing"}, {"department_id": "sanitation", "phase": "executed"},
+          {"department_id": "housing", "account": "centre-c1"}, {"community_id": "c0"},
+          {"department_id": "housing", "grid_id": "g1"}, {"budget_line": "public_infrastructure"}]
+PERIODS = [(None, None), ("2026-10-01T00:00:00+00:00", "2026-10-03T00:00:00+00:00"),
+           ("2026-10-01T05:00:00+00:00", "2026-10-02T20:30:00+00:00"),
+           ("2026-10-02T03:00:00+00:00", None), (None, "2026-10-02T00:00:00+00:00")]
+
+
+@pytest.mark.parametrize("where", WHERES)
+def test_statement_totals_equal_the_sum_of_their_postings(store, where):
+    post_history(store)
+    for start, end in PERIODS:
+        found = store.statement(dict(where), start, end, limit=1000)
+        expected = everything(store, where, start, end)
+        assert found["totals_fen"] == expected["totals_fen"], (start, end)
+        assert found["lines"] == expected["lines"], (start, end)
+
+
+def test_a_reposted_transaction_does_not_count_twice_in_the_totals(store):
+    post_history(store, count=4)
+    before = store.statement({"department_id": "housing"}, None, None, limit=1000)
+    hold = store.transaction("hold:P-0/1")
+    assert store.post(hold) is False
+    again, cause = order(0)
+    line = domain.line_account("housing", "public_infrastructure", 2026)
+    assert store.post_debit("hold:P-0/1", line,
+                            lambda available: domain.hold(again, available, START, cause)) is None
+    assert store.statement({"department_id": "housing"}, None, None, limit=1000) == before
+
+
+def test_totals_lost_in_a_crash_are_recomputed_when_the_event_comes_again(store, db_of):
+    post_history(store, count=4)
+    expected = everything(store, {"department_id": "housing"})["totals_fen"]
+    db_of("funding").day_totals.delete_many({"day": "2026-10-01"})
+    store.post(store.transaction("hold:P-0/1"))  # the redelivered event finds it posted
+    assert store.statement({"department_id": "housing"}, None, None, 1000)["totals_fen"] \
+        == expected
+
+
+def test_an_older_recount_never_overwrites_a_newer_one(store, db_of):
+    post_history(store, count=4)
+    totals = db_of("funding").day_totals
+    newest = totals.find_one({"_id": "housing:2026-10-01"})
+    store._save_totals("housing", "2026-10-01", [], set())
+    assert totals.find_one({"_id": "housing:2026-10-01"}) == newest
+
+
+def test_statement_lines_come_a_page_at_a_time_in_the_order_recorded(store):
+    post_history(store)
+    where = {"department_id": "housing"}
+    pages, cursor = [], None
+    while True:
+        page = store.statement(dict(where), None, None, limit=3, cursor=cursor)
+        assert len(page["lines"]) <= 3
+        pages += page["lines"]
+        if not (cursor := page["next"]):
+            break
+    assert pages == everything(store, where)["lines"]
+
+
+def test_transactions_recorded_before_day_totals_are_totalled_at_start(store, db_of):
+    post_history(store, count=6)
+    expected = everything(store, {"department_id": "housing"})["totals_fen"]
+    db = db_of("funding")
+    db.transactions.update_many({}, {"$unset": {"day": ""}})
+    db.day_totals.delete_many({})
+    db.place_day_totals.delete_many({})
+    store.upgrade()
+    store.upgrade()
+    assert db.transactions.count_documents({"day": {"$exists": False}}) == 0
+    assert store.statement({"department_id": "housing"}, None, None, 1000)["totals_fen"] \
+        == expected
+    assert store.statement({"department_id": "housing", "grid_id": "g1"}, None, None,
+                           1000)["totals_fen"] \
+        == everything(store, {"department_id": "housing", "grid_id": "g1"})["totals_fen"]
