@@ -248,7 +248,7 @@ def run(petitions, clients, log_dir, instances=1):
 
 def table(result):
     lines = [f"Measured {result['date']}: {result['petitions']} petitions, {result['clients']} "
-             f"concurrent clients, this 2-core machine, FerretDB over SQLite.", "",
+             f"concurrent clients, this 2-core machine, FerretDB over PostgreSQL.", "",
              "| figure | value |", "|---|---|",
              f"| sustained petitions per second, intake to closed | "
              f"{result['petitions_per_second']} |",
