@@ -60,8 +60,8 @@ class Guard(SharedExtension):
         hops = int(self.container.config.get("TRUSTED_PROXY_HOPS") or 0)
         self.behind_proxies = ProxyFix(lambda environ, start_response: None, x_for=hops,
                                        x_proto=hops, x_host=hops) if hops else None
+        # Only inserts here: the service's audit_log dependency owns the indexes.
         self.log = AuditLog(database(self.container))
-        self.log.ensure_indexes()
 
     def see_through_proxies(self, request):
         if self.behind_proxies:

@@ -5,6 +5,7 @@ opens. Rotate by putting a new key first, letting the service's sweep reseal old
 documents, then dropping the old key.
 """
 
+import hashlib
 import json
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -24,6 +25,7 @@ class Sealer:
                              "(python -m tools.auth keys makes one)")
         self.fernet = MultiFernet([Fernet(k) for k in keys])
         self.newest = Fernet(keys[0])
+        self.fingerprint = hashlib.sha256(keys[0].encode()).hexdigest()[:12]
 
     def seal(self, value):
         return self.fernet.encrypt(json.dumps(value, ensure_ascii=False).encode()).decode()

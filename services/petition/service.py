@@ -456,10 +456,17 @@ class PetitionService(PlatformService):
         retention = timedelta(days=policy.contact_retention_days)
         for petition_id, reporter in self.store.reporters_to_forget(at - retention):
             self.store.replace_reporter(petition_id, domain.forgotten_reporter(reporter, at))
-        for petition_id, reporter in self.store.reporters_to_seal(self.seals.is_current):
-            opened = domain.opened_reporter(reporter, self.seals.open)
-            self.store.replace_reporter(petition_id,
-                                        domain.sealed_reporter(opened, self.seals.seal))
+        # Finding unsealed contacts reads every reporter, so it runs once per key and
+        # then daily, not every minute.
+        fingerprint = self.seals.fingerprint
+        if self.store.reseal_due(fingerprint, (at - timedelta(days=1)).isoformat()):
+            unsealed = self.store.reporters_to_seal(self.seals.is_current)
+            for petition_id, reporter in unsealed:
+                opened = domain.opened_reporter(reporter, self.seals.open)
+                self.store.replace_reporter(petition_id,
+                                            domain.sealed_reporter(opened, self.seals.seal))
+            if not unsealed:
+                self.store.record_resealed(fingerprint, at)
 
     @every("PETITION_FIGURES_SECONDS", 60)
     def refresh_figures(self):

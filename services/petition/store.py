@@ -179,6 +179,18 @@ class PetitionStore(MongoStore):
                 if "sealed" not in d["reporter"] or not is_current(d["reporter"]["sealed"])
                 ][:limit]
 
+    def reseal_due(self, fingerprint, checked_since):
+        """Whether contacts may remain that the newest key has not sealed: the key changed
+        since the last full pass, or that pass is older than ``checked_since`` (an
+        instance still on the old keys during a rollout may have written one since)."""
+        last = self.db.sweeps.find_one({"_id": "resealing"})
+        return not last or last["fingerprint"] != fingerprint or last["at"] < checked_since
+
+    def record_resealed(self, fingerprint, at):
+        self.db.sweeps.replace_one({"_id": "resealing"},
+                                   {"fingerprint": fingerprint, "at": at.isoformat()},
+                                   upsert=True)
+
     def replace_reporter(self, petition_id, reporter):
         # Only the reporter changes: a concurrent change of the petition $sets other fields.
         self.db.petitions.update_one({"_id": petition_id}, {"$set": {"reporter": reporter}})

@@ -15,6 +15,7 @@ from services.petition.service import PetitionService
 from shared import auth
 from shared.auth import AUDITOR, GRID_STAFF, RESIDENT, Keyring, Principal
 from shared.events import now
+from shared.sealing import Sealer
 from tests.conftest import poll
 from tests.integration import test_petition_service as petition_tests
 from tools import demo_city
@@ -179,7 +180,7 @@ def test_contact_details_are_sealed_at_rest_and_opened_only_for_staff_views(peti
 
 
 def test_the_retention_rule_removes_closed_petitions_contacts_and_keeps_their_figures(
-        serve, db_of):
+        serve, db_of, isolated_config):
     petitions = db_of("petition").petitions
     long_ago = (now() - timedelta(days=400)).isoformat()
     base = {"grid_id": "g01", "category": "drains", "timeline": [], "version": 1,
@@ -198,6 +199,11 @@ def test_the_retention_rule_removes_closed_petitions_contacts_and_keeps_their_fi
     sealed = poll(lambda: petitions.find_one({"_id": "P-open", "reporter.sealed":
                                               {"$exists": True}}), what="the legacy contact sealed")
     assert "Li Lei" not in str(sealed) and "13900001234" not in str(sealed)
+    # Once nothing is left to seal, the pass is recorded and not repeated every sweep.
+    newest = Sealer(isolated_config["SEAL_KEYS"]).fingerprint
+    poll(lambda: db_of("petition").sweeps.find_one({"_id": "resealing",
+                                                     "fingerprint": newest}),
+         what="the resealing pass recorded under the newest key")
 
 
 def test_an_operator_token_is_minted_from_the_signing_key(isolated_config):
