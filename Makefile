@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: demo test unit lint infra install clean faults bench
+.PHONY: demo test unit lint infra install clean faults bench scale
 
 $(VENV)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,13 @@ faults: install
 bench: install
 	$(PY) -m tools.infra up
 	$(PY) -m tools.bench --petitions 2000 --write
+
+# The list and report endpoints at a city's size (20,000 grids, 200,000 volunteers,
+# 1,000,000 petitions; the load takes a while): writes bench/scale.json (not part of
+# `make test`). SCALE_ARGS="--petitions 20000" for a quick run.
+scale: install
+	$(PY) -m tools.infra up
+	$(PY) -m tools.scale $(SCALE_ARGS)
 
 clean:
 	rm -rf $(VENV) .cache .data
