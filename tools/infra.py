@@ -110,14 +110,36 @@ def ensure_rabbitmq():
 # machine 500 concurrent $inc of one document left it at 12. Real MongoDB
 # makes each single-document write atomic, and the platform's outbox and
 # optimistic locking rely on that, so our build serialises those three commands
-# (tests/integration/test_database_atomicity.py proves it).
+# per collection (tests/integration/test_database_atomicity.py proves it); writes
+# to different collections, as the services' are, still run in parallel.
 ATOMIC_WRITES = ("msg_update.go", "msg_findandmodify.go", "msg_delete.go")
 WRITE_LOCK_GO = """package handler
 
-import "sync"
+import (
+	"fmt"
+	"sync"
 
-// writeMu makes each read-modify-write command atomic with respect to the others.
-var writeMu sync.Mutex
+	"github.com/FerretDB/wire"
+
+	"github.com/FerretDB/FerretDB/internal/bson"
+)
+
+// collectionLocks holds one mutex per database and collection.
+var collectionLocks sync.Map
+
+// lockCollection makes a read-modify-write command atomic with respect to the others
+// on its collection; it returns the unlock.
+func lockCollection(msg *wire.OpMsg) func() {
+	key := ""
+	if doc, err := bson.ToDocument(msg.RawSection0()); err == nil {
+		db, _ := doc.Get("$db")
+		collection, _ := doc.Get(doc.Command())
+		key = fmt.Sprintf("%v.%v", db, collection)
+	}
+	mu, _ := collectionLocks.LoadOrStore(key, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	return mu.(*sync.Mutex).Unlock
+}
 """
 
 # FerretDB 1.x on PostgreSQL pushes an equality filter down as
@@ -162,7 +184,7 @@ def build_ferretdb():
         path = handler / name
         code, n = re.subn(r"(func \(h \*Handler\) Msg\w+\(connCtx context.Context, msg \*wire.OpMsg\) "
                           r"\(\*wire.OpMsg, error\) \{\n)",
-                          r"\1\twriteMu.Lock()\n\tdefer writeMu.Unlock()\n\n", path.read_text())
+                          r"\1\tdefer lockCollection(msg)()\n\n", path.read_text())
         if n != 1:
             raise RuntimeError(f"could not patch {path}: FerretDB's source is not what we expect")
         path.write_text(code)
