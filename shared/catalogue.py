@@ -126,6 +126,13 @@ class PetitionClosed(PetitionStep):
     outcome = fields.String(required=True)
 
 
+class SpotCheckOverturned(PetitionStep):
+    """``actor`` is the checker (the grid's livelihood supervisor or an inspection team)."""
+
+    spot_check_id = fields.String(required=True)
+    grid_id = fields.String(required=True)
+
+
 class ProposalStep(Schema):
     proposal_id = fields.String(required=True)
     community_id = fields.String(required=True)
@@ -345,25 +352,30 @@ CATALOGUE = Catalogue(
               (("petition", "absorb_duplicate"),),
               "The petition was merged as a duplicate into another; its reporter shares that outcome."),
     EventType("petition.dispatched.v1", "grid", PetitionDispatched,
-              FOLLOW + (("volunteer", "open_task"), ("funding", "hold")),
+              FOLLOW + (("volunteer", "open_task"), ("funding", "hold"), ("grid", "evaluate")),
               "The dispatcher chose who handles the petition, who pays and by when (派单)."),
-    EventType("petition.acknowledged.v1", "petition", PetitionRoundStep, (("grid", "track_progress"),),
+    EventType("petition.acknowledged.v1", "petition", PetitionRoundStep,
+              (("grid", "track_progress"), ("grid", "evaluate")),
               "The handler signed for the petition (签收)."),
     EventType("petition.progressed.v1", "petition", PetitionRoundStep, (),
               "The handler reported progress."),
-    EventType("petition.resolved.v1", "petition", PetitionRoundStep, (("grid", "track_progress"),),
+    EventType("petition.resolved.v1", "petition", PetitionRoundStep,
+              (("grid", "track_progress"), ("grid", "evaluate")),
               "The handler finished the work; the resident is asked to rate it."),
     EventType("petition.returned.v1", "petition", PetitionSentBack,
-              (("grid", "redispatch"), ("volunteer", "cancel_tasks"), ("funding", "release")),
+              (("grid", "redispatch"), ("volunteer", "cancel_tasks"), ("funding", "release"),
+               ("grid", "evaluate")),
               "The handler returned the petition as not theirs (退单); it is dispatched again."),
     EventType("petition.reopened.v1", "petition", PetitionSentBack,
-              (("grid", "redispatch"), ("volunteer", "cancel_tasks"), ("funding", "release")),
+              (("grid", "redispatch"), ("volunteer", "cancel_tasks"), ("funding", "release"),
+               ("grid", "evaluate")),
               "The resident was not satisfied for a cause the handler owns; it is handled again."),
     EventType("petition.escalated.v1", "petition", PetitionEscalated, (),
               "The petition is under supervision (督办): overdue, or escalated by staff."),
-    EventType("petition.verified.v1", "petition", PetitionVerified, (),
+    EventType("petition.verified.v1", "petition", PetitionVerified, (("grid", "evaluate"),),
               "The follow-up (回访) recorded the resident's rating of the resolution."),
-    EventType("petition.closed.v1", "petition", PetitionClosed, (("petition", "close_merged"),),
+    EventType("petition.closed.v1", "petition", PetitionClosed,
+              (("petition", "close_merged"), ("grid", "evaluate")),
               "The petition was closed with its outcome; petitions merged into it close too."),
     EventType("dispatch.reminded.v1", "grid", DispatchReminded, FOLLOW,
               "A deadline passed: the handler is reminded (催办)."),
@@ -376,6 +388,9 @@ CATALOGUE = Catalogue(
               "The extension was granted or refused; the finish clock resumes."),
     EventType("dispatch.arbitration_requested.v1", "grid", ArbitrationRequested, FOLLOW,
               "Returned too often: a human arbiter must rule who handles it."),
+    EventType("spot_check.overturned.v1", "grid", SpotCheckOverturned, (("grid", "evaluate"),),
+              "A spot check (抽查) found the petition's outcome wrong: it is reopened, and the "
+              "round counts against its handler."),
     EventType("team.registered.v1", "volunteer", TeamRegistered, (("grid", "track_team"),),
               "A team was registered or changed, with the skills it covers."),
     EventType("task.opened.v1", "volunteer", TaskOpened, FOLLOW,

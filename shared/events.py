@@ -93,6 +93,11 @@ def new_event(catalogue, type, source, subject, data, correlation_id, cause=None
     }
 
 
+def data_as_sent(catalogue, event):
+    """An event's data as it travelled (times as ISO text): what a log of events keeps."""
+    return _strict(catalogue.schema_for(event.type)).dump(event.data)
+
+
 def load_event(catalogue, body, expected_type):
     """Validate an incoming envelope and its data; raise InvalidEvent with the reason."""
     if not isinstance(body, dict):

@@ -2,12 +2,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from services.grid import evaluation
 from services.grid.calendar import WorkCalendar
 from services.grid.dispatcher import ANY, COMMUNITY_TYPES
 from services.grid.registry import BUTLER_ROLES
 from shared import auth
 from shared.geo import polygon_problems
-from shared.schemas import Query, Strict
+from shared.schemas import Moment, Query, Strict
 
 PLACE_ID = validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$",
                            error="Use up to 40 letters, digits, - and _.")
@@ -331,3 +332,54 @@ class ServiceAccountCreated(AccountView):
 class ServiceAccountDefinition(AccountScope):
     renew_secret = fields.Boolean(load_default=False, metadata={
         "description": "Issue a new client secret (the old one stops working)."})
+
+
+# Evaluation (考核)
+
+class FiguresQuery(Query):
+    kind = fields.String(required=True, validate=validate.OneOf(evaluation.SUBJECTS), metadata={
+        "description": "What is judged: a place at any level, a handler or a department."})
+    id = fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={
+        "description": "Its id: a place id, a handler key (a team id, team/role, or "
+                       "department:<id>) or a department id."})
+    start = Moment(data_key="from", metadata={
+        "description": "Counted from this dispatch time (inclusive)."})
+    end = Moment(data_key="to", metadata={
+        "description": "Counted up to this dispatch time (exclusive)."})
+
+    @validates_schema
+    def check_period(self, data, **kwargs):
+        if data.get("start") and data.get("end") and data["start"] >= data["end"]:
+            raise ValidationError("must be after 'from'", "to")
+
+
+class ThreeRates(Schema):
+    dispatched = fields.Integer(required=True)
+    acknowledged_on_time = fields.Integer(required=True)
+    response_rate = fields.Float(required=True, allow_none=True)
+    resolved = fields.Integer(required=True)
+    resolution_rate = fields.Float(required=True, allow_none=True)
+    rated = fields.Integer(required=True)
+    satisfied = fields.Integer(required=True)
+    satisfaction_rate = fields.Float(required=True, allow_none=True)
+
+
+class PeriodRates(ThreeRates):
+    period = fields.String(required=True, metadata={"description": "2026-W47 or 2026-11"})
+
+
+class Trend(Schema):
+    week = fields.List(fields.Nested(PeriodRates), required=True)
+    month = fields.List(fields.Nested(PeriodRates), required=True)
+
+
+class Figures(ThreeRates):
+    kind = fields.String(required=True)
+    id = fields.String(required=True)
+    start = fields.String(data_key="from", required=True, allow_none=True)
+    end = fields.String(data_key="to", required=True, allow_none=True)
+    trend = fields.Nested(Trend, required=True)
+
+
+class Rebuilt(Schema):
+    petitions = fields.Integer(required=True)

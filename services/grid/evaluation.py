@@ -1,0 +1,184 @@
+"""Evaluation (考核): the three rates (三率) of any place, department or handler, folded
+from the events of each petition, so they can be rebuilt from the event log and give
+the same answer.
+
+Each petition's events fold into its *facts*: where it is, and each dispatch round's
+handler, department, clocks, resolution and rating. Figures count over those facts:
+
+- for a place (grid, workstation, community, sub-district, district) the unit is the
+  petition, in the period of its first dispatch;
+- for a handler or a department the unit is the round dispatched to them, in the
+  period of that dispatch, so a round handed back or overturned counts against
+  whoever had it, not whoever has the petition now.
+
+The three rates over a set of units:
+
+- response rate = units acknowledged (签收) by their time limit / units dispatched
+- resolution rate = units whose resolution stands / units dispatched; a resolution
+  stands unless the petition was later reopened or a spot check overturned it
+- satisfaction rate = units rated satisfied / units rated (the last rating counts)
+
+Plain Python: nothing here knows of nameko or the database.
+"""
+
+from collections import defaultdict
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from services.grid.dispatcher import handler_key
+
+PLACE_LEVELS = ("grid", "workstation", "community", "sub_district", "district")
+# Reports count days as residents live them: on the calendar's wall clock.
+LOCAL = ZoneInfo("Asia/Shanghai")
+
+# The events a petition's facts are folded from.
+FOLDED = ("petition.dispatched.v1", "petition.acknowledged.v1", "petition.resolved.v1",
+          "petition.returned.v1", "petition.reopened.v1", "petition.verified.v1",
+          "petition.closed.v1", "spot_check.overturned.v1")
+
+
+def fold(petition_id, events, places_of):
+    """The facts of one petition from its events (dicts with type, time, id and data), in
+    any order: they are applied by time, then id, so a redelivered or late event leaves
+    the same facts. ``places_of(grid_id)`` gives the grid's places above it."""
+    facts = {"_id": petition_id, "events": len(events), "grid_id": None, "places": [], "rounds": [],
+             "dispatched_at": None, "week": None, "month": None, "closed": None,
+             "reopened": 0, "returned": 0, "overturned": 0}
+    rounds = {}
+    for event in sorted(events, key=lambda e: (e["time"], e["id"])):
+        data, at = event["data"], event["time"]
+        kind = event["type"]
+        if kind == "petition.dispatched.v1":
+            handler = data["handler"]
+            rounds[data["round"]] = {
+                "round": data["round"], "handler": handler_key(handler),
+                "department_id": (data.get("funding") or {}).get("department_id")
+                or handler.get("department_id"),
+                "dispatched_at": at, "acknowledge_by": data["acknowledge_by"],
+                "due_by": data["due_by"], "acknowledged_at": None, "resolved_at": None,
+                "undone": None, "satisfied": None}
+            if facts["grid_id"] is None:
+                grid = facts["grid_id"] = data["grid_id"]
+                facts["places"] = [grid, *places_of(grid)]
+                facts["dispatched_at"] = at
+                facts["week"], facts["month"] = week_of(at), month_of(at)
+        elif kind == "petition.closed.v1":
+            facts["closed"] = {"at": at, "outcome": data["outcome"]}
+        elif kind in ("petition.returned.v1", "petition.reopened.v1"):
+            facts[kind.split(".")[1]] += 1
+            undone = rounds.get(data["round"] - 1)
+            if undone and not undone["undone"]:
+                undone["undone"] = kind.split(".")[1]
+        elif kind == "spot_check.overturned.v1":
+            facts["overturned"] += 1
+            checked = _last_resolved(rounds)
+            if checked:
+                checked["undone"] = "overturned"
+        elif kind == "petition.verified.v1":
+            rated = _last_resolved(rounds)
+            if rated:
+                rated["satisfied"] = data["satisfied"]
+        elif (round_ := rounds.get(data.get("round"))) is not None:
+            field = {"petition.acknowledged.v1": "acknowledged_at",
+                     "petition.resolved.v1": "resolved_at"}[kind]
+            round_[field] = round_[field] or at
+    facts["rounds"] = [rounds[n] for n in sorted(rounds)]
+    facts["handlers"] = sorted({r["handler"] for r in facts["rounds"]})
+    facts["departments"] = sorted({r["department_id"] for r in facts["rounds"]
+                                   if r["department_id"]})
+    return facts
+
+
+def _last_resolved(rounds):
+    resolved = [r for r in rounds.values() if r["resolved_at"]]
+    return max(resolved, key=lambda r: r["round"]) if resolved else None
+
+
+def week_of(at):
+    year, week, _ = _local(at).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def month_of(at):
+    return _local(at).strftime("%Y-%m")
+
+
+def _local(at):
+    return datetime.fromisoformat(at).astimezone(LOCAL)
+
+
+# Units and the rates over them
+
+def petition_unit(facts):
+    """A petition as a place counts it: its first round's clock, its standing outcome."""
+    first, last = facts["rounds"][0], facts["rounds"][-1]
+    rated = [r["satisfied"] for r in facts["rounds"] if r["satisfied"] is not None]
+    return {"at": facts["dispatched_at"], "on_time": _on_time(first),
+            "resolved": bool(last["resolved_at"]) and not last["undone"],
+            "satisfied": rated[-1] if rated else None}
+
+
+def round_units(facts):
+    """Each round as its handler and department count it."""
+    return [{"at": r["dispatched_at"], "handler": r["handler"],
+             "department_id": r["department_id"], "on_time": _on_time(r),
+             "resolved": bool(r["resolved_at"]) and not r["undone"],
+             "satisfied": r["satisfied"]} for r in facts["rounds"]]
+
+
+def _on_time(round_):
+    # Parsed, not compared as text: the dispatcher may give its limits in any offset.
+    return bool(round_["acknowledged_at"]) and (
+        datetime.fromisoformat(round_["acknowledged_at"])
+        <= datetime.fromisoformat(round_["acknowledge_by"]))
+
+
+def three_rates(units):
+    """The three rates with the counts behind each; a rate with nothing to count is None."""
+    units = list(units)
+    rated = [u for u in units if u["satisfied"] is not None]
+    counts = {"dispatched": len(units),
+              "acknowledged_on_time": sum(u["on_time"] for u in units),
+              "resolved": sum(u["resolved"] for u in units),
+              "rated": len(rated), "satisfied": sum(u["satisfied"] for u in rated)}
+    return {**counts,
+            "response_rate": share(counts["acknowledged_on_time"], counts["dispatched"]),
+            "resolution_rate": share(counts["resolved"], counts["dispatched"]),
+            "satisfaction_rate": share(counts["satisfied"], counts["rated"])}
+
+
+def share(part, whole):
+    return round(part / whole, 4) if whole else None
+
+
+def figures(units, start=None, end=None):
+    """The three rates of the units dispatched in [start, end), and their trend by week and
+    by month (local dates)."""
+    units = [u for u in units if (not start or u["at"] >= start) and (not end or u["at"] < end)]
+    trend = {"week": defaultdict(list), "month": defaultdict(list)}
+    for unit in units:
+        trend["week"][week_of(unit["at"])].append(unit)
+        trend["month"][month_of(unit["at"])].append(unit)
+    return {"from": start, "to": end, **three_rates(units),
+            "trend": {step: [{"period": period, **three_rates(group)}
+                             for period, group in sorted(groups.items())]
+                      for step, groups in trend.items()}}
+
+
+SUBJECTS = (*PLACE_LEVELS, "handler", "department")
+
+
+def facts_field(subject_kind):
+    """Which list in the facts names the subject: places, handlers or departments."""
+    if subject_kind in PLACE_LEVELS:
+        return "places"
+    return "handlers" if subject_kind == "handler" else "departments"
+
+
+def units_of(facts_list, subject_kind, subject_id):
+    """The units a subject counts: a place counts petitions, a handler or a department
+    counts rounds."""
+    if subject_kind in PLACE_LEVELS:
+        return [petition_unit(f) for f in facts_list if f["rounds"]]
+    key = "handler" if subject_kind == "handler" else "department_id"
+    return [u for f in facts_list for u in round_units(f) if u[key] == subject_id]

@@ -1,0 +1,79 @@
+"""The grid service's evaluation entrypoints (考核): it folds the events of each petition
+into facts and judges any place, handler or department by them.
+
+    GET  /evaluation/figures?kind=&id=&from=&to=   the three rates, with their trend
+    POST /evaluation/rebuild                       refold every petition from the log
+"""
+
+from services.grid import evaluation
+from services.grid.evaluation_store import EvaluationStore
+from services.grid.schemas import Figures, FiguresQuery, Rebuilt
+from shared.auth import ADMIN_ONLY, AUDITOR, DEPARTMENT_OFFICER, STAFF
+from shared.catalogue import CATALOGUE
+from shared.consumers import subscribe
+from shared.errors import NotFound
+from shared.events import data_as_sent
+from shared.http import http, json_response
+from shared.storage import Storage
+
+
+def _subscribed_to_folded_events(method):
+    for event_type in evaluation.FOLDED:
+        method = subscribe(event_type)(method)
+    return method
+
+
+class Evaluation:
+    """Mixed into GridService: the registry it owns places each petition."""
+
+    evaluation = Storage(EvaluationStore)
+
+    @_subscribed_to_folded_events
+    def evaluate(self, event):
+        self.evaluation.record(event, data_as_sent(CATALOGUE, event))
+        self._refold(event.data["petition_id"])
+
+    @http("GET", "/evaluation/figures", allow=(*STAFF, DEPARTMENT_OFFICER, AUDITOR),
+          query=FiguresQuery, returns=Figures)
+    def figures(self, request, query):
+        """The three rates of a place, handler or department, with the counts behind them
+        and their trend by week and month."""
+        kind, subject_id = query["kind"], query["id"]
+        self._check_subject(kind, subject_id)
+        facts = self.evaluation.facts_with(evaluation.facts_field(kind), subject_id)
+        start, end = (query.get(k) and query[k].isoformat() for k in ("start", "end"))
+        found = evaluation.figures(evaluation.units_of(facts, kind, subject_id), start, end)
+        return json_response(Figures().dump({"kind": kind, "id": subject_id, **found}))
+
+    @http("POST", "/evaluation/rebuild", allow=ADMIN_ONLY, returns=Rebuilt)
+    def rebuild(self, request):
+        """Fold every petition again from the event log (after a fix to the rules)."""
+        petition_ids = self.evaluation.petitions_logged()
+        for petition_id in petition_ids:
+            self._refold(petition_id)
+        return json_response({"petitions": len(petition_ids)})
+
+    def _check_subject(self, kind, subject_id):
+        """Staff see the places wholly within their grids; an officer their department;
+        a handler's own figures are for those who see everywhere."""
+        caller = self.caller
+        if kind in evaluation.PLACE_LEVELS:
+            grids = self.store.area(subject_id).grids
+            caller.check(caller.everywhere or (grids and set(grids) <= set(caller.grids)),
+                         f"every grid of {subject_id}")
+            if not grids:
+                raise NotFound(f"No place {subject_id!r} in the registry; GET /registry "
+                               "lists them.")
+        elif kind == "department":
+            caller.check(caller.covers_department(subject_id), f"department {subject_id}")
+        else:
+            caller.check(caller.everywhere, "every handler's figures")
+
+    def _refold(self, petition_id):
+        self.evaluation.save_facts(evaluation.fold(
+            petition_id, self.evaluation.events_of(petition_id), self._places_above))
+
+    def _places_above(self, grid_id):
+        grid = self.store.grid(grid_id) or {}
+        return [grid[key] for key in ("workstation_id", "community_id", "sub_district_id",
+                                      "district_id") if grid.get(key)]

@@ -1,0 +1,46 @@
+"""The evaluation's collections in the grid service's database: the events it folds
+(its log, keyed by each event's identity, so a redelivery adds nothing) and the facts
+folded from them, one document per petition."""
+
+from datetime import UTC
+
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from shared.storage import MongoStore
+
+
+class EvaluationStore(MongoStore):
+    def ensure_indexes(self):
+        self.db.evaluation_events.create_index([("petition_id", ASCENDING)])
+        # Equalities on these arrays are what every figure selects by.
+        for field in ("places", "handlers", "departments"):
+            self.db.petition_facts.create_index([(field, ASCENDING)])
+
+    def record(self, event, data):
+        """Keep the event, with its data as it travelled, in the log (once)."""
+        self.db.evaluation_events.update_one(
+            {"_id": event.key},
+            {"$setOnInsert": {"petition_id": data["petition_id"], "type": event.type,
+                              "id": event.id, "time": event.time.astimezone(UTC).isoformat(),
+                              "data": data}},
+            upsert=True)
+
+    def events_of(self, petition_id):
+        return list(self.db.evaluation_events.find({"petition_id": petition_id}))
+
+    def petitions_logged(self):
+        return self.db.evaluation_events.distinct("petition_id")
+
+    def save_facts(self, facts):
+        """Keep the facts unless a fold of more events was kept already: two workers may
+        fold one petition at once, and the later fold of the log sees every event the
+        earlier one did."""
+        try:
+            self.db.petition_facts.replace_one(
+                {"_id": facts["_id"], "events": {"$lte": facts["events"]}}, facts, upsert=True)
+        except DuplicateKeyError:
+            pass  # a fuller fold is already there
+
+    def facts_with(self, field, value):
+        return list(self.db.petition_facts.find({field: value}))

@@ -1,0 +1,74 @@
+"""The evaluation on the real broker and database: the grid service folds the events it
+receives into the three rates of the known history (tests/unit/test_evaluation.py), and
+folding them again from its log, from scratch, gives the same figures."""
+
+from datetime import datetime
+
+from shared.catalogue import CATALOGUE
+from shared.events import new_event
+from tests.conftest import poll
+from tests.integration.test_grid_service import grid  # noqa: F401 (a fixture)
+from tests.unit.test_evaluation import known_history
+
+# What each event type carries beyond the history's own fields.
+REQUIRED = {
+    "petition.dispatched.v1": {"community_id": "c-hexi", "category": "drains", "rule_id": "r1"},
+    "petition.acknowledged.v1": {"actor": "handler"},
+    "petition.resolved.v1": {"actor": "handler"},
+    "petition.verified.v1": {"actor": "resident"},
+    "petition.closed.v1": {"actor": "grid-leader"},
+    "petition.reopened.v1": {"actor": "resident", "grid_id": "g01", "community_id": "c-hexi",
+                             "category": "drains", "location": {"lat": 30.2745, "lng": 120.1555},
+                             "previous_handler": {"kind": "volunteer_team", "name": "A"}},
+    "spot_check.overturned.v1": {"actor": "livelihood-supervisor"},
+}
+FUNDING = {"budget_line": "public_infrastructure", "centre_id": "centre-hexi",
+           "estimate_fen": 100, "fiscal_year": 2026}
+
+
+def publish_history(broker, history):
+    for e in history.events:
+        data = {**REQUIRED.get(e["type"], {}), **e["data"]}
+        if "funding" in data:
+            data["funding"] = {**FUNDING, **data["funding"]}
+        for clock in ("acknowledge_by", "due_by"):
+            if clock in data:
+                data[clock] = datetime.fromisoformat(data[clock])
+        event = new_event(CATALOGUE, e["type"], CATALOGUE.producer_of(e["type"]),
+                          data["petition_id"], data, "history")
+        broker.publish_event({**event, "id": e["id"], "time": e["time"]})
+
+
+def test_the_figures_are_folded_from_events_and_rebuilt_from_scratch_identically(
+        grid, broker, db_of):  # noqa: F811
+    api = grid()
+    history = known_history()
+    publish_history(broker, history)
+    logged = db_of("grid").evaluation_events
+    poll(lambda: logged.count_documents({}) == len(history.events), what="every event logged")
+
+    def figures(kind, id):
+        answer = api.get("/evaluation/figures", params={"kind": kind, "id": id})
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    # P3 was in g02, so grid g01 has P1, P2 and P4 (see the unit test's hand counts).
+    poll(lambda: figures("handler", "team-a")["dispatched"] == 4, what="the facts folded")
+    g01 = figures("grid", "g01")
+    assert (g01["dispatched"], g01["acknowledged_on_time"], g01["resolved"], g01["rated"],
+            g01["satisfied"]) == (3, 2, 2, 3, 3)
+    team_a = figures("handler", "team-a")
+    assert (team_a["resolved"], team_a["satisfaction_rate"]) == (1, 0.6667)
+
+    before = {s: figures(*s) for s in (("grid", "g01"), ("community", "c-hexi"),
+                                         ("handler", "team-a"), ("handler", "team-b"),
+                                         ("department", "housing"), ("department", "roads"))}
+    db_of("grid").drop_collection("petition_facts")
+    assert figures("grid", "g01")["dispatched"] == 0
+    assert api.post("/evaluation/rebuild").json() == {"petitions": 4}
+    assert {s: figures(*s) for s in before} == before
+
+
+def test_figures_for_a_place_not_in_the_registry_are_refused_with_what_to_do(grid):  # noqa: F811
+    answer = grid().get("/evaluation/figures", params={"kind": "community", "id": "c-nowhere"})
+    assert answer.status_code == 404 and "GET /registry" in answer.json()["error"]["message"]
