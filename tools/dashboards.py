@@ -130,31 +130,32 @@ def flow_and_rates():
                query(f'sum by (grid, category) (increase(petitions_resolved_total{{{GRIDS}}}'
                      '[$__range]))', "resolved", instant=True)],
               kind="table", width=24, height=9),
-        row("The three rates (三率) of the petitions raised in the last PETITION_RATES_DAYS "
-            "(30 by default)"),
+        row("The three rates (三率) of the petitions first dispatched this month (the grid "
+            "service's evaluation)"),
         *[panel(f"{name.capitalize()} rate by grid", f"{meaning} Per grid; a grid with "
                 "nothing to count has no bar.",
-                [query(f'max by (id) (petition_{name}_rate{{by="grid", id=~"$grid"}})',
+                [query(f'max by (id) (evaluation_{name}_rate{{by="grid", id=~"$grid"}})',
                        "{{id}}")],
                 kind="bargauge", unit="percentunit", width=8, height=12,
                 defaults=rate_thresholds())
           for name, meaning in (
               ("response", "Dispatched petitions acknowledged within their time limit."),
-              ("resolution", "Dispatched petitions resolved."),
+              ("resolution", "Dispatched petitions whose resolution stands (not reopened "
+                             "or overturned by a spot check)."),
               ("satisfaction", "Rated petitions whose last rating was satisfied."))],
         *[panel(f"The three rates by {by}", f"Response, resolution and satisfaction per {by} "
                 f"({how}).",
-                [query(f'max by (id) (petition_{name}_rate{{by="{by}"}})', f"{{{{id}}}} {name}")
+                [query(f'max by (id) (evaluation_{name}_rate{{by="{by}"}})', f"{{{{id}}}} {name}")
                  for name in ("response", "resolution", "satisfaction")],
                 kind="bargauge", unit="percentunit", width=12, height=10,
                 defaults=rate_thresholds())
           for by, how in (("community", "all its grids' petitions together"),
-                          ("department", "the department paying for, or handling, the "
-                                         "petition's current round"))],
-        panel("What each rate is over", "How many petitions each rate counts (dispatched for "
-              "response and resolution, rated for satisfaction): a rate over 2 petitions says "
-              "little.",
-              [query('max by (rate, by, id) (petition_rate_base)', "petitions", instant=True)],
+                          ("department", "each round it paid for, or handled"))],
+        panel("What each rate is over", "How many petitions (rounds, for a department) each "
+              "rate counts (dispatched for response and resolution, rated for satisfaction): "
+              "a rate over 2 petitions says little.",
+              [query('max by (rate, by, id) (evaluation_rate_base)', "petitions",
+                     instant=True)],
               kind="table", width=24, height=8),
         row("Open work, overdue and supervised (督办)"),
         panel("Open", "Petitions dispatched and not yet resolved, in the chosen grids.",

@@ -41,7 +41,8 @@ def fold(petition_id, events, places_of):
     """The facts of one petition from its events (dicts with type, time, id and data), in
     any order: they are applied by time, then id, so a redelivered or late event leaves
     the same facts. ``places_of(grid_id)`` gives the grid's places above it."""
-    facts = {"_id": petition_id, "events": len(events), "grid_id": None, "places": [], "rounds": [],
+    facts = {"_id": petition_id, "events": len(events), "grid_id": None,
+             "community_id": None, "places": [], "rounds": [],
              "dispatched_at": None, "week": None, "month": None, "closed": None,
              "reopened": 0, "returned": 0, "overturned": 0}
     rounds = {}
@@ -59,6 +60,7 @@ def fold(petition_id, events, places_of):
                 "undone": None, "satisfied": None}
             if facts["grid_id"] is None:
                 grid = facts["grid_id"] = data["grid_id"]
+                facts["community_id"] = data["community_id"]
                 facts["places"] = [grid, *places_of(grid)]
                 facts["dispatched_at"] = at
                 facts["week"], facts["month"] = week_of(at), month_of(at)
@@ -173,6 +175,22 @@ def facts_field(subject_kind):
     if subject_kind in PLACE_LEVELS:
         return "places"
     return "handlers" if subject_kind == "handler" else "departments"
+
+
+def rates_by_subject(facts_list):
+    """The three rates per grid, per community (petitions) and per department (rounds),
+    keyed ("grid", "g01"), ("community", "c-hexi"), ("department", "housing")."""
+    units = defaultdict(list)
+    for facts in facts_list:
+        if not facts["rounds"]:
+            continue
+        petition = petition_unit(facts)
+        units["grid", facts["grid_id"]].append(petition)
+        units["community", facts["community_id"]].append(petition)
+        for round_ in round_units(facts):
+            if round_["department_id"]:
+                units["department", round_["department_id"]].append(round_)
+    return {subject: three_rates(group) for subject, group in units.items()}
 
 
 def units_of(facts_list, subject_kind, subject_id):

@@ -3,7 +3,12 @@ into facts and judges any place, handler or department by them.
 
     GET  /evaluation/figures?kind=&id=&from=&to=   the three rates, with their trend
     POST /evaluation/rebuild                       refold every petition from the log
+
+The dashboards' gauges of the three rates per grid, community and department are set
+from this month's facts (local calendar month) every ``EVALUATION_GAUGES_SECONDS``.
 """
+
+from prometheus_client import Gauge
 
 from services.grid import evaluation
 from services.grid.evaluation_store import EvaluationStore
@@ -12,9 +17,38 @@ from shared.auth import ADMIN_ONLY, AUDITOR, DEPARTMENT_OFFICER, STAFF
 from shared.catalogue import CATALOGUE
 from shared.consumers import subscribe
 from shared.errors import NotFound
-from shared.events import data_as_sent
+from shared.events import data_as_sent, now
 from shared.http import http, json_response
 from shared.storage import Storage
+from shared.timers import every
+
+# by: grid, community or department; id: which one. A rate with nothing to count has no
+# series (rather than a misleading 0).
+RATE_LABELS = ["by", "id"]
+RATES = {
+    "response": Gauge("evaluation_response_rate", "Dispatched petitions acknowledged within "
+                      "their time limit, of those first dispatched this month", RATE_LABELS),
+    "resolution": Gauge("evaluation_resolution_rate", "Dispatched petitions whose resolution "
+                        "stands, of those first dispatched this month", RATE_LABELS),
+    "satisfaction": Gauge("evaluation_satisfaction_rate", "Rated petitions whose last rating "
+                          "was satisfied, of those first dispatched this month", RATE_LABELS),
+}
+RATE_BASE = Gauge("evaluation_rate_base", "How many petitions (rounds, for a department) a "
+                  "rate is over: dispatched for response and resolution, rated for "
+                  "satisfaction", ["rate", *RATE_LABELS])
+BASES = {"response": "dispatched", "resolution": "dispatched", "satisfaction": "rated"}
+
+
+def show_rates(found):
+    """Set the gauges from rates keyed (by, id); cleared and set with no I/O between, so
+    a scrape sees the old figures or the new, and subjects with nothing left drop out."""
+    for gauge in (RATE_BASE, *RATES.values()):
+        gauge.clear()
+    for (by, id), rates in found.items():
+        for rate, gauge in RATES.items():
+            if rates[f"{rate}_rate"] is not None:
+                gauge.labels(by, id).set(rates[f"{rate}_rate"])
+                RATE_BASE.labels(rate, by, id).set(rates[BASES[rate]])
 
 
 def _subscribed_to_folded_events(method):
@@ -52,6 +86,11 @@ class Evaluation:
         for petition_id in petition_ids:
             self._refold(petition_id)
         return json_response({"petitions": len(petition_ids)})
+
+    @every("EVALUATION_GAUGES_SECONDS", 60)
+    def refresh_gauges(self):
+        show_rates(evaluation.rates_by_subject(
+            self.evaluation.facts_with("month", evaluation.month_of(now().isoformat()))))
 
     def _check_subject(self, kind, subject_id):
         """Staff see the places wholly within their grids; an officer their department;

@@ -14,7 +14,7 @@ class EvaluationStore(MongoStore):
     def ensure_indexes(self):
         self.db.evaluation_events.create_index([("petition_id", ASCENDING)])
         # Equalities on these arrays are what every figure selects by.
-        for field in ("places", "handlers", "departments"):
+        for field in ("places", "handlers", "departments", "month"):
             self.db.petition_facts.create_index([(field, ASCENDING)])
 
     def record(self, event, data):

@@ -470,9 +470,8 @@ class PetitionService(PlatformService):
 
     @every("PETITION_FIGURES_SECONDS", 60)
     def refresh_figures(self):
-        """Refresh the gauges of open work and the three rates from the projections."""
-        metrics.refresh(self.store.for_figures(), now(),
-                        float(self.config.get("PETITION_RATES_DAYS") or 30))
+        """Refresh the gauges of open work from the projections."""
+        metrics.refresh(self.store.open_petitions(), now())
 
     # Helpers
 

@@ -11,6 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.petition.categories import DEFAULT_CATEGORIES
 from services.petition.domain import FINAL, WORK
+from services.petition.figures import OPEN
 from shared import geo
 from shared.errors import InvalidFields
 from shared.storage import AggregateCollection, MongoStore
@@ -165,6 +166,10 @@ class PetitionStore(MongoStore):
             return list(self.db.petitions.find(period, FIGURES))
         return [p for grid_id in grid_ids
                 for p in self.db.petitions.find({"grid_id": grid_id, **period}, FIGURES)]
+
+    def open_petitions(self):
+        """Petitions still being handled, a state at a time: each an indexed equality."""
+        return [p for state in OPEN for p in self.db.petitions.find({"state": state}, FIGURES)]
 
     def reporters_to_forget(self, closed_before, limit=500):
         """Closed petitions past the retention period that still hold a contact."""

@@ -11,6 +11,7 @@ from shared import geo
 from shared.catalogue import CATALOGUE
 from shared.events import new_event, now
 from tests.conftest import poll
+from tests.integration.test_grid_service import grid  # noqa: F401 (a fixture)
 from tools import demo_city
 
 HANDLER = {"kind": "volunteer_team", "team_id": "team-drain-repair", "name": "Drains team"}
@@ -61,8 +62,13 @@ def test_a_redelivered_dispatch_counts_one_dispatch_and_the_work_shows_as_open(s
          what="the three deliveries handled")
     assert value("petitions_dispatched_total", grid="g01", category="drains") == counted + 1
     poll(lambda: value("petitions_open", grid="g01") == 1, what="the open-work gauge")
-    poll(lambda: value("petition_response_rate", by="community", id="c-hexi") == 0.0
-         and value("petition_rate_base", rate="response", by="community", id="c-hexi") == 1,
+
+
+def test_a_redelivered_dispatch_is_one_petition_in_the_three_rates_gauges(grid, broker):  # noqa: F811
+    grid(EVALUATION_GAUGES_SECONDS=0.2)
+    deliver_three_times(broker, dispatched("P-rates"))
+    poll(lambda: value("evaluation_rate_base", rate="response", by="community", id="c-hexi") == 1
+         and value("evaluation_response_rate", by="community", id="c-hexi") == 0.0,
          what="the response rate: one dispatched, none acknowledged yet")
 
 

@@ -27,6 +27,7 @@ class History:
 
     def dispatched(self, hours, petition_id, round, team, grid="g01", department="housing"):
         self.add("petition.dispatched.v1", hours, petition_id, round=round, grid_id=grid,
+                 community_id="c1",
                  handler={"kind": "volunteer_team", "team_id": team, "name": team},
                  funding={"department_id": department}, acknowledge_by=at(hours + 1),
                  due_by=at(hours + 72))
@@ -141,3 +142,11 @@ def test_folding_the_events_in_any_order_or_twice_gives_the_same_facts():
 def test_places_above_the_grid_come_from_the_registry():
     facts = facts_of(known_history())[0]
     assert facts["places"] == ["g01", "w1", "c1", "sd1", "d1"]
+
+
+def test_gauges_count_grids_and_communities_by_petition_and_departments_by_round():
+    found = evaluation.rates_by_subject(facts_of(known_history()))
+    assert found["community", "c1"]["dispatched"] == 4
+    assert found["grid", "g02"]["dispatched"] == 1
+    assert (found["department", "housing"]["dispatched"],
+            found["department", "roads"]["dispatched"]) == (4, 2)

@@ -5,8 +5,9 @@ from datetime import UTC, datetime
 from prometheus_client import REGISTRY
 
 from services.funding import metrics as funding_metrics
+from services.grid.evaluation import three_rates
+from services.grid.evaluation_service import show_rates
 from services.petition import metrics
-from services.petition.figures import rates_by_place
 from shared.domain import Change
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -23,37 +24,25 @@ def sample(name, **labels):
     return REGISTRY.get_sample_value(name, labels)
 
 
-def test_rates_are_grouped_by_grid_community_and_the_department_that_answers_for_the_round():
-    history = [petition(acknowledged_at="2026-11-23T08:30:00+00:00"),
-               petition(grid="g02"),
-               petition(grid="g13", community="c-nanyuan", funding=None,
-                        handler={"kind": "department", "department_id": "human_resources"})]
-    rates = rates_by_place(history)
-    assert rates["grid", "g01"]["response_rate"] == 1.0
-    assert rates["community", "c-hexi"]["response_rate"] == 0.5
-    assert rates["department", "housing"]["dispatched"] == 2
-    assert rates["department", "human_resources"]["dispatched"] == 1
-
-
 def test_a_rate_with_nothing_to_count_has_no_series_rather_than_zero():
-    metrics.refresh([petition()], NOW, rates_days=30)
-    assert sample("petition_response_rate", by="grid", id="g01") == 0.0
-    assert sample("petition_satisfaction_rate", by="grid", id="g01") is None
+    show_rates({("grid", "g01"): three_rates([{"on_time": False, "resolved": False,
+                                                "satisfied": None}])})
+    assert sample("evaluation_response_rate", by="grid", id="g01") == 0.0
+    assert sample("evaluation_rate_base", rate="response", by="grid", id="g01") == 1
+    assert sample("evaluation_satisfaction_rate", by="grid", id="g01") is None
 
 
-def test_old_petitions_leave_the_rates_but_their_open_work_still_counts():
+def test_overdue_and_supervised_open_work_is_counted_per_grid():
     metrics.refresh([petition(grid="g07", raised="2026-09-01T08:00:00+00:00",
-                              finish_by="2026-09-05T08:00:00+00:00", escalation_level=1)],
-                    NOW, rates_days=30)
-    assert sample("petition_response_rate", by="grid", id="g07") is None
+                              finish_by="2026-09-05T08:00:00+00:00", escalation_level=1)], NOW)
     assert sample("petitions_open", grid="g07") == 1
     assert sample("petitions_overdue", grid="g07") == 1
     assert sample("petitions_under_supervision", grid="g07") == 1
 
 
 def test_a_grid_whose_work_is_done_drops_out_at_the_next_refresh():
-    metrics.refresh([petition(grid="g08")], NOW, rates_days=30)
-    metrics.refresh([petition(grid="g08", state="closed")], NOW, rates_days=30)
+    metrics.refresh([petition(grid="g08")], NOW)
+    metrics.refresh([petition(grid="g08", state="closed")], NOW)
     assert sample("petitions_open", grid="g08") is None
 
 
