@@ -206,7 +206,8 @@ def reversal(original, reason, approved_by, now):
     funding = {k: original[k] for k in ("department_id", "budget_line", "fiscal_year")}
     return _transaction(f"reversal:{original['_id']}", "reversal", postings, funding, now,
                         reverses=original["_id"], reason=reason, approved_by=approved_by,
-                        petition_id=original.get("petition_id"))
+                        petition_id=original.get("petition_id"),
+                        **{key: original.get(key) for key in PLACE_FILTERS})
 
 
 def order_from_dispatch(data, correlation_id):
@@ -300,14 +301,12 @@ def statement(transactions, where, start=None, end=None):
     return {"where": where, "from": start, "to": end, "lines": lines, "totals_fen": totals}
 
 
-# Statements over a period are summed from totals kept per department and day (see
-# FundingStore.refresh_totals): each total is one group of postings alike in every field
-# a statement filters by, so a statement's totals are the sum of the groups its filter
-# matches, exactly as if it had read every posting.
-FILTERS = ("department_id", "budget_line", "fiscal_year", "phase", "account", "community_id",
-           "grid_id")
-# A department's day: its groups without the place, few enough to read a month of at once.
-LINE_FILTERS = FILTERS[:5]
+# A department's statement over a period is summed from totals kept per department and
+# day (see FundingStore.refresh_totals): each total is one group of postings alike in
+# every field such a statement filters by, so its totals are the sum of the groups the
+# filter matches, exactly as if it had read every posting. A place's statement reads the
+# place's transactions, which carry it (PLACE_FILTERS) at the top.
+LINE_FILTERS = ("department_id", "budget_line", "fiscal_year", "phase", "account")
 PLACE_FILTERS = ("community_id", "grid_id")
 
 

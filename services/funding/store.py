@@ -49,9 +49,8 @@ class FundingStore(MongoStore):
         self.db.waiting_orders.create_index([("state", ASCENDING), ("department_id", ASCENDING)])
         self.db.day_totals.create_index([("department_id", ASCENDING), ("month", ASCENDING)])
         self.db.day_totals.create_index([("month", ASCENDING)])
-        for place in ("community_id", "grids"):
-            self.db.place_day_totals.create_index([(place, ASCENDING),
-                                                   ("department_id", ASCENDING)])
+        for place in domain.PLACE_FILTERS:
+            self.db.transactions.create_index([(place, ASCENDING), ("department_id", ASCENDING)])
 
     def upgrade(self):
         """Transactions recorded before numbered debits guard only themselves; those of
@@ -74,11 +73,14 @@ class FundingStore(MongoStore):
             doc["day"] = domain.day_of(doc["recorded_at"])
             days.setdefault((doc.get("department_id"), doc["day"]), []).append(doc)
         for (department, day), docs in days.items():
-            dated = self._day(department, day)
-            self._save_totals(department, day, dated + docs, {
-                p.get("community_id") for t in docs for p in t["postings"]})
+            self._save_totals(department, day, self._day(department, day) + docs)
         for doc in undated:
             self.db.transactions.update_one({"_id": doc["_id"]}, {"$set": {"day": doc["day"]}})
+        for doc in self.db.transactions.find({"kind": "reversal"}, HIDDEN):
+            if "grid_id" not in doc:
+                original = self.transaction(doc["reverses"]) or {}
+                self.db.transactions.update_one({"_id": doc["_id"]}, {"$set": {
+                    key: original.get(key) for key in domain.PLACE_FILTERS}})
 
     # Posting
 
@@ -113,27 +115,18 @@ class FundingStore(MongoStore):
 
     def refresh_totals(self, transaction):
         department, day = transaction.get("department_id"), transaction["day"]
-        self._save_totals(department, day, self._day(department, day),
-                          {p.get("community_id") for p in transaction["postings"]})
+        self._save_totals(department, day, self._day(department, day))
 
     def _day(self, department, day):
         return list(self.db.transactions.find({"department_id": department, "day": day},
                                               {"postings": 1, "recorded_at": 1, "kind": 1}))
 
-    def _save_totals(self, department, day, transactions, communities):
-        """The department's day, and its places in ``communities`` (only theirs change
-        with a posting), from all of that day's transactions of the department."""
+    def _save_totals(self, department, day, transactions):
         counted = len(transactions)
-        postings = [p for t in transactions for p in t["postings"]]
         self._save_newer(self.db.day_totals, f"{department}:{day}", {
             "department_id": department, "day": day, "month": day[:7], "transactions": counted,
-            "groups": domain.totals(postings, domain.LINE_FILTERS)})
-        for community in communities - {None}:
-            here = [p for p in postings if p.get("community_id") == community]
-            self._save_newer(self.db.place_day_totals, f"{department}:{day}:{community}", {
-                "department_id": department, "day": day, "community_id": community,
-                "grids": sorted({p["grid_id"] for p in here if p.get("grid_id")}),
-                "transactions": counted, "groups": domain.totals(here, domain.FILTERS)})
+            "groups": domain.totals([p for t in transactions for p in t["postings"]],
+                                    domain.LINE_FILTERS)})
 
     @staticmethod
     def _save_newer(collection, key, doc):
@@ -146,29 +139,39 @@ class FundingStore(MongoStore):
     def statement(self, where, start, end, limit, cursor=None):
         """The totals by phase of the postings matching ``where`` (department, line, year,
         phase, account, community, grid) in the period ``start``..``end`` (UTC ISO
-        times, either open), summed from the day totals, and one page of its lines."""
+        times, either open), and one page of its lines.
+
+        A department's or a line's statement is summed from the day totals (a month is
+        one indexed equality on department and month); a place's from the place's own
+        transactions (an indexed equality on the grid or community, a few per day)."""
         scope = {"department_id": where["department_id"]} if "department_id" in where else {}
+        place = {key: where[key] for key in domain.PLACE_FILTERS if key in where}
+        if place:
+            found = list(self.db.transactions.find({**scope, **place}, HIDDEN))
+            totals = domain.statement(found, where, start, end)["totals_fen"]
+            after = decode_cursor(cursor) if cursor else ("", "", -1)
+            lines = domain.statement_lines(found, where, start, end, after, limit)
+            more = len(lines) == limit and domain.statement_lines(
+                found, where, start, end, lines[-1][0], 1)
+            return {"where": where, "from": start, "to": end, "totals_fen": totals,
+                    "lines": [line for _, line in lines],
+                    "next": encode_cursor(lines[-1][0]) if more else None}
         whole, partial = domain.days_of(start, end)
-        if "community_id" in where or "grid_id" in where:
-            place = ({"community_id": where["community_id"]} if "community_id" in where
-                     else {"grids": where["grid_id"]})
-            docs = list(self.db.place_day_totals.find({**scope, **place},
-                                                      {"day": 1, "groups": 1}))
-        elif start and end:
+        if start and end:
             docs = [doc for month in domain.months_between(start, end)
                     for doc in self.db.day_totals.find({**scope, "month": month},
                                                        {"day": 1, "groups": 1})]
         else:
             docs = list(self.db.day_totals.find(scope, {"day": 1, "groups": 1}))
         days = sorted({doc["day"] for doc in docs if whole(doc["day"]) or doc["day"] in partial})
-        found = domain.phase_totals([g for doc in docs if whole(doc["day"]) for g in doc["groups"]],
-                                    where)
+        totals = domain.phase_totals(
+            [g for doc in docs if whole(doc["day"]) for g in doc["groups"]], where)
         for day in partial:
             if day in days:
-                found = domain.add_totals(found, domain.statement(
+                totals = domain.add_totals(totals, domain.statement(
                     self._day_of_scope(scope, day), where, start, end)["totals_fen"])
         lines, after = self._lines(scope, where, start, end, days, limit, cursor)
-        return {"where": where, "from": start, "to": end, "totals_fen": found,
+        return {"where": where, "from": start, "to": end, "totals_fen": totals,
                 "lines": lines, "next": after}
 
     def _lines(self, scope, where, start, end, days, limit, cursor):

@@ -46,9 +46,9 @@ def post_history(store, count=12):
                          lambda available, o=held, at=at, c=cause: domain.hold(o, available, at, c))
         if n % 3:
             store.post_debit(f"capture:{held['order_id']}", line,
-                             lambda available, o=held, at=at, c=cause: domain.capture(
-                                 o, 20_000 + n, 30_000, available, None, at + timedelta(hours=2),
-                                 c))
+                             lambda available, o=held, at=at, c=cause, cost=20_000 + n:
+                             domain.capture(o, cost, 30_000, available, None,
+                                            at + timedelta(hours=2), c))
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def test_an_older_recount_never_overwrites_a_newer_one(store, db_of):
     post_history(store, count=4)
     totals = db_of("funding").day_totals
     newest = totals.find_one({"_id": "housing:2026-10-01"})
-    store._save_totals("housing", "2026-10-01", [], set())
+    store._save_totals("housing", "2026-10-01", [])
     assert totals.find_one({"_id": "housing:2026-10-01"}) == newest
 
 
@@ -128,7 +128,6 @@ def test_transactions_recorded_before_day_totals_are_totalled_at_start(store, db
     db = db_of("funding")
     db.transactions.update_many({}, {"$unset": {"day": ""}})
     db.day_totals.delete_many({})
-    db.place_day_totals.delete_many({})
     store.upgrade()
     store.upgrade()
     assert db.transactions.count_documents({"day": {"$exists": False}}) == 0
