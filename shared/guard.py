@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 # Staff are not limited: they enter what they are told, and the audit trail names them.
 LIMITS = {"intake": {auth.RESIDENT: ("INTAKE_PER_MINUTE", 10),
                      auth.INTAKE: ("INTAKE_PER_MINUTE_SERVICE", 600)},
-          "login": {auth.PUBLIC: ("LOGIN_PER_MINUTE", 20)}}
+          "login": {auth.PUBLIC: ("LOGIN_PER_MINUTE", 20)},
+          "public": {auth.PUBLIC: ("PUBLIC_READS_PER_MINUTE", 60)}}
 
 
 class RateLimits:

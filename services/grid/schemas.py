@@ -383,3 +383,105 @@ class Figures(ThreeRates):
 
 class Rebuilt(Schema):
     petitions = fields.Integer(required=True)
+
+
+# Public disclosure (居务公开): every field here is one anyone may read (disclosure.py)
+
+class DisclosedGrid(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class DisclosedPeriod(Schema):
+    first = fields.String(required=True, metadata={"description": "2025-12"})
+    last = fields.String(required=True, metadata={"description": "2026-11, this month"})
+
+
+class DisclosedRates(Schema):
+    month = fields.Nested(PeriodRates, required=True, metadata={
+        "description": "This month's three rates (local month)."})
+    trend = fields.List(fields.Nested(PeriodRates), required=True, metadata={
+        "description": "Each of the 12 months, oldest first; rates are null in a month "
+                       "with nothing to count."})
+
+
+class DisclosedVote(Schema):
+    on = fields.String(required=True, metadata={"description": "Local date of the vote."})
+    motion = fields.String(required=True, metadata={"description": "adopt or reject"})
+    members = fields.Integer(required=True)
+    present = fields.Integer(required=True)
+    in_favour = fields.Integer(required=True)
+    against = fields.Integer(required=True)
+    abstaining = fields.Integer(required=True)
+    quorate = fields.Boolean(required=True)
+    carried = fields.Boolean(required=True)
+
+
+class DisclosedProposal(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    state = fields.String(required=True, metadata={
+        "description": "under_review, awaiting_vote, on_notice, adopted or rejected"})
+    submitted_on = fields.String(required=True, allow_none=True)
+    updated_on = fields.String(required=True)
+    votes = fields.List(fields.Nested(DisclosedVote), required=True)
+    objections = fields.Integer(required=True, metadata={
+        "description": "How many objections residents made during public notice."})
+
+
+class DisclosedNotice(Schema):
+    on = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(
+        ("proposal_on_notice", "proposal_concluded", "funding_blocked")))
+    outcome = fields.String(metadata={"description": "A proposal's: adopted, rejected or "
+                                                     "returned_to_review."})
+    proposal_id = fields.String()
+    title = fields.String()
+    category = fields.String(allow_none=True, metadata={"description": "A blocked order's."})
+    stage = fields.String(metadata={"description": "hold or capture"})
+    department_id = fields.String()
+    budget_line = fields.String()
+    amount_fen = fields.Integer()
+
+
+class LineAmount(Schema):
+    budget_line = fields.String(required=True)
+    amount_fen = fields.Integer(required=True)
+
+
+class MonthAmount(Schema):
+    month = fields.String(required=True)
+    amount_fen = fields.Integer(required=True)
+    lines = fields.List(fields.Nested(LineAmount), required=True)
+
+
+class SettledOrder(Schema):
+    on = fields.String(required=True)
+    category = fields.String(required=True, allow_none=True)
+    department_id = fields.String(required=True)
+    budget_line = fields.String(required=True)
+    fiscal_year = fields.Integer(required=True)
+    amount_fen = fields.Integer(required=True)
+
+
+class Received(Schema):
+    total_fen = fields.Integer(required=True)
+    by_line = fields.List(fields.Nested(LineAmount), required=True)
+    by_month = fields.List(fields.Nested(MonthAmount), required=True)
+    orders = fields.List(fields.Nested(SettledOrder), required=True, metadata={
+        "description": "Each settlement to the community service centre, newest first."})
+
+
+class DisclosedCommunity(Schema):
+    """A community's public page (居务公开) as JSON; amounts in fen (CNY)."""
+
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    type = fields.String(required=True, allow_none=True)
+    as_of = fields.String(required=True, metadata={"description": "Local date."})
+    months = fields.Nested(DisclosedPeriod, required=True)
+    grids = fields.List(fields.Nested(DisclosedGrid), required=True)
+    rates = fields.Nested(DisclosedRates, required=True)
+    proposals = fields.List(fields.Nested(DisclosedProposal), required=True)
+    notices = fields.List(fields.Nested(DisclosedNotice), required=True)
+    received = fields.Nested(Received, required=True)

@@ -24,6 +24,7 @@ from werkzeug.wrappers import Response
 
 from services.grid import accounts, dispatcher, registry, registry_files
 from services.grid.calendar import WorkCalendar
+from services.grid.disclosure_service import Disclosure
 from services.grid.evaluation_service import Evaluation
 from services.grid.schemas import (
     AccountView,
@@ -72,7 +73,7 @@ RETURNED = Counter("grid_returns_total", "Orders returned by their handler (é€€å
                    ["grid"])
 
 
-class GridService(Evaluation, PlatformService):
+class GridService(Evaluation, Disclosure, PlatformService):
     name = "grid"
 
     store = Storage(GridStore)

@@ -91,6 +91,11 @@ class GridStore(MongoStore):
         return Area(tuple(sorted(g["_id"] for g in found)),
                     tuple(sorted({g["community_id"] for g in found})))
 
+    def grids_in(self, community_id):
+        """The community's grids, by id, with their names."""
+        return [{"id": g["_id"], "name": g["name"]} for g in
+                self.db.grids.find({"community_id": community_id}, {"name": 1}).sort("_id")]
+
     def grid_at(self, lat, lng):
         """The grid whose boundary holds the point, or None."""
         return geo.covering(self.db.grids, lat, lng)
