@@ -20,11 +20,14 @@ class AssessmentStore(MongoStore):
 
     def save_contract(self, community_id, year, contract):
         """Replace the year's contract; its revision counts the times it was recorded."""
-        return self.db.contracts.find_one_and_update(
+        # No projection: FerretDB's findAndModify does not take one.
+        saved = self.db.contracts.find_one_and_update(
             {"_id": f"{community_id}/{year}"},
             {"$set": {"community_id": community_id, "year": year, **contract},
              "$inc": {"revision": 1}},
-            upsert=True, projection=HIDDEN, return_document=ReturnDocument.AFTER)
+            upsert=True, return_document=ReturnDocument.AFTER)
+        saved.pop("_id")
+        return saved
 
     def contract(self, community_id, year):
         return self.db.contracts.find_one({"_id": f"{community_id}/{year}"}, HIDDEN)

@@ -2,7 +2,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from services.grid import evaluation
+from services.grid import assessment, evaluation
 from services.grid.calendar import WorkCalendar
 from services.grid.dispatcher import ANY, COMMUNITY_TYPES
 from services.grid.registry import BUTLER_ROLES
@@ -485,3 +485,125 @@ class DisclosedCommunity(Schema):
     proposals = fields.List(fields.Nested(DisclosedProposal), required=True)
     notices = fields.List(fields.Nested(DisclosedNotice), required=True)
     received = fields.Nested(Received, required=True)
+
+
+# Assessment (目标管理责任状, 五个好)
+
+SHARE = validate.Range(min=0, max=1)
+
+
+class ContractTargets(Strict):
+    response_rate = fields.Float(load_default=None, allow_none=True, validate=SHARE, metadata={
+        "description": "Minimum response rate, 0 to 1 (0.95 for 95 %)."})
+    resolution_rate = fields.Float(load_default=None, allow_none=True, validate=SHARE)
+    satisfaction_rate = fields.Float(load_default=None, allow_none=True, validate=SHARE)
+    max_overdue_working_days = fields.Float(
+        load_default=None, allow_none=True, validate=validate.Range(min=0), metadata={
+            "description": "No round may run more working days past its due time."})
+
+    @validates_schema
+    def check_some_target(self, data, **kwargs):
+        if all(data.get(t) is None for t in assessment.TARGETS):
+            raise ValidationError(f"Set at least one of {', '.join(assessment.TARGETS)}.")
+
+
+class ContractDefinition(Strict):
+    targets = fields.Nested(ContractTargets, required=True)
+    signed_by = fields.List(fields.String(validate=validate.Length(min=1, max=200)),
+                            required=True, validate=validate.Length(min=1, max=10), metadata={
+                                "description": "Who signed: the parties to the contract."})
+    signed_on = fields.Date(load_default=None, allow_none=True)
+
+
+class ContractView(ContractDefinition):
+    signed_on = fields.String(allow_none=True, metadata={"description": "2026-01-05"})
+    community_id = fields.String(required=True)
+    year = fields.Integer(required=True)
+    revision = fields.Integer(required=True)
+    recorded_at = fields.String(required=True)
+    recorded_by = fields.String(required=True)
+
+
+class AssessmentQuery(Query):
+    at = Moment(metadata={"description": "Report as at this moment (default now): the "
+                                         "year to date, from what was known then."})
+
+
+class AssessmentPeriod(Schema):
+    community_id = fields.String(required=True)
+    year = fields.Integer(required=True)
+    at = fields.String(required=True)
+    start = fields.String(data_key="from", required=True)
+    end = fields.String(data_key="to", required=True)
+    year_complete = fields.Boolean(required=True, metadata={
+        "description": "The year is over at 'at': the statuses are final."})
+
+
+class TargetProgress(Schema):
+    target = fields.String(required=True, validate=validate.OneOf(assessment.TARGETS))
+    limit = fields.Float(required=True, metadata={"description": "The contract's figure."})
+    actual = fields.Float(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(
+        ("met", "at_risk", "not_met", "no_data")))
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    how = fields.String(required=True)
+    worst = fields.Dict(allow_none=True, metadata={
+        "description": "The most overdue round (overdue target only)."})
+
+
+class ContractProgress(AssessmentPeriod):
+    contract = fields.Nested(ContractView, required=True)
+    targets = fields.List(fields.Nested(TargetProgress), required=True)
+
+
+class ManualAssessment(Strict):
+    score = fields.Float(required=True, validate=validate.Range(min=0, max=100))
+    note = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    assessor = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class ManualAssessmentRecord(ManualAssessment):
+    recorded_at = fields.String(required=True)
+    recorded_by = fields.String(required=True)
+
+
+class ManualAssessmentView(ManualAssessmentRecord):
+    community_id = fields.String(required=True)
+    year = fields.Integer(required=True)
+    dimension = fields.String(required=True)
+
+
+class DimensionScore(Schema):
+    dimension = fields.String(required=True, validate=validate.OneOf(assessment.DIMENSIONS))
+    score = fields.Float(required=True, allow_none=True, metadata={"description": "0 to 100"})
+    source = fields.String(required=True, allow_none=True, metadata={
+        "description": "data, manual, or null when there is no score"})
+    weight = fields.Float(required=True)
+    how = fields.String(required=True)
+    inputs = fields.Dict(required=True)
+    manual = fields.Nested(ManualAssessmentRecord, required=True, allow_none=True)
+
+
+class ScorecardTotal(Schema):
+    score = fields.Float(required=True, allow_none=True)
+    complete = fields.Boolean(required=True)
+    missing = fields.List(fields.String(), required=True)
+    how = fields.String(required=True)
+
+
+class Scorecard(AssessmentPeriod):
+    dimensions = fields.List(fields.Nested(DimensionScore), required=True)
+    total = fields.Nested(ScorecardTotal, required=True)
+
+
+class ScorecardWeights(Strict):
+    leadership = fields.Float(required=True, validate=validate.Range(min=0))
+    cadres = fields.Float(required=True, validate=validate.Range(min=0))
+    mechanisms = fields.Float(required=True, validate=validate.Range(min=0))
+    results = fields.Float(required=True, validate=validate.Range(min=0))
+    feedback = fields.Float(required=True, validate=validate.Range(min=0))
+
+    @validates_schema
+    def check_some_weight(self, data, **kwargs):
+        if not any(data.values()):
+            raise ValidationError("Give at least one dimension a weight above 0.")

@@ -23,6 +23,7 @@ from prometheus_client import Counter
 from werkzeug.wrappers import Response
 
 from services.grid import accounts, dispatcher, registry, registry_files
+from services.grid.assessment_service import Assessment
 from services.grid.calendar import WorkCalendar
 from services.grid.disclosure_service import Disclosure
 from services.grid.evaluation_service import Evaluation
@@ -73,7 +74,7 @@ RETURNED = Counter("grid_returns_total", "Orders returned by their handler (é€€å
                    ["grid"])
 
 
-class GridService(Evaluation, Disclosure, PlatformService):
+class GridService(Evaluation, Assessment, Disclosure, PlatformService):
     name = "grid"
 
     store = Storage(GridStore)
