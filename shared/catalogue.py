@@ -389,7 +389,8 @@ CATALOGUE = Catalogue(
               "The extension was granted or refused; the finish clock resumes."),
     EventType("dispatch.arbitration_requested.v1", "grid", ArbitrationRequested, FOLLOW,
               "Returned too often: a human arbiter must rule who handles it."),
-    EventType("spot_check.overturned.v1", "grid", SpotCheckOverturned, (("grid", "evaluate"),),
+    EventType("spot_check.overturned.v1", "grid", SpotCheckOverturned,
+              (("grid", "evaluate"), ("petition", "reopen_after_spot_check")),
               "A spot check (抽查) found the petition's outcome wrong: it is reopened, and the "
               "round counts against its handler."),
     EventType("team.registered.v1", "volunteer", TeamRegistered, (("grid", "track_team"),),

@@ -16,6 +16,8 @@ class EvaluationStore(MongoStore):
         # Equalities on these arrays are what every figure selects by.
         for field in ("places", "handlers", "departments", "month"):
             self.db.petition_facts.create_index([(field, ASCENDING)])
+        # The spot checks' weekly population: closures in a week.
+        self.db.petition_facts.create_index([("closed.at", ASCENDING)])
 
     def record(self, event, data):
         """Keep the event, with its data as it travelled, in the log (once)."""
@@ -44,3 +46,9 @@ class EvaluationStore(MongoStore):
 
     def facts_with(self, field, value):
         return list(self.db.petition_facts.find({field: value}))
+
+    def closed_between(self, start, end, grid_id=None):
+        """The facts of the petitions whose last closure was in [start, end) (UTC ISO text),
+        in one grid or in any; a petition closed without a dispatch (merged) has no grid."""
+        criteria = {"closed.at": {"$gte": start, "$lt": end}, "grid_id": grid_id or {"$ne": None}}
+        return list(self.db.petition_facts.find(criteria, {"grid_id": 1, "closed": 1, "rounds": 1}))

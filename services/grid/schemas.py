@@ -2,7 +2,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from services.grid import assessment, evaluation
+from services.grid import assessment, evaluation, spot_checks
 from services.grid.calendar import WorkCalendar
 from services.grid.dispatcher import ANY, COMMUNITY_TYPES
 from services.grid.registry import BUTLER_ROLES
@@ -607,3 +607,95 @@ class ScorecardWeights(Strict):
     def check_some_weight(self, data, **kwargs):
         if not any(data.values()):
             raise ValidationError("Give at least one dimension a weight above 0.")
+# Spot checks
+
+class Week(fields.String):
+    """An ISO week, Monday to Sunday in Asia/Shanghai: 2026-W47."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        week = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            spot_checks.week_bounds(week)
+        except ValueError:
+            raise ValidationError("Give an ISO week such as 2026-W47 (weeks run Monday to "
+                                  "Sunday, Asia/Shanghai).") from None
+        return week
+
+
+class DrawRequest(Strict):
+    week = Week(required=True, metadata={"description": "The week to draw: 2026-W47."})
+    grid_id = fields.String(load_default=None, validate=PLACE_ID, metadata={
+        "description": "Draw this grid only; otherwise every grid of yours that closed "
+                       "petitions in the week."})
+    seed = fields.String(load_default=None, validate=validate.Length(min=1, max=200), metadata={
+        "description": "The random seed, e.g. one announced in advance; a fresh one otherwise."})
+
+
+class DrawsQuery(Query):
+    week = Week(required=True)
+    grid_id = fields.String(validate=PLACE_ID)
+
+
+class Draw(Schema):
+    id = fields.String(attribute="_id", required=True)
+    grid_id = fields.String(required=True)
+    week = fields.String(required=True)
+    seed = fields.String(required=True)
+    share = fields.Float(required=True)
+    size = fields.Integer(required=True)
+    population = fields.List(fields.String(), required=True, metadata={
+        "description": "The petitions closed in the grid that week, sorted."})
+    drawn = fields.List(fields.String(), required=True, metadata={
+        "description": "random.Random(seed).sample(population, size)"})
+    drawn_at = fields.String(required=True)
+    drawn_by = fields.String(required=True)
+    new = fields.Boolean(metadata={"description": "False: the week was drawn before, and this "
+                                                  "is that draw."})
+
+
+class Draws(Schema):
+    week = fields.String(required=True)
+    draws = fields.List(fields.Nested(Draw), required=True)
+
+
+class SpotChecksQuery(Query):
+    grid_id = fields.String(validate=PLACE_ID)
+    week = Week()
+    state = fields.String(validate=validate.OneOf(spot_checks.STATES))
+
+
+class Checker(Schema):
+    kind = fields.String(required=True, metadata={"description": " or ".join(spot_checks.CHECKERS)})
+    id = fields.String(required=True, metadata={
+        "description": "A livelihood supervisor's person id (their token's volunteer_id), or "
+                       "inspection-<sub_district_id>."})
+    name = fields.String(required=True)
+
+
+class SpotCheck(Schema):
+    id = fields.String(attribute="_id", required=True)
+    draw_id = fields.String(required=True)
+    grid_id = fields.String(required=True)
+    week = fields.String(required=True)
+    petition_id = fields.String(required=True)
+    closed_at = fields.String(required=True)
+    outcome = fields.String(required=True)
+    handler = fields.String(required=True, allow_none=True)
+    checker = fields.Nested(Checker, required=True)
+    state = fields.String(required=True)
+    assigned_at = fields.String(required=True)
+    note = fields.String(required=True, allow_none=True)
+    decided_by = fields.String(required=True, allow_none=True)
+    decided_at = fields.String(required=True, allow_none=True)
+
+
+class SpotCheckList(Schema):
+    spot_checks = fields.List(fields.Nested(SpotCheck), required=True)
+
+
+class SpotCheckDecision(Strict):
+    note = fields.String(required=True, validate=[validate.Length(max=2000), validate.Regexp(
+        r"^\s*\S", error="Say what you found: the note is the record of the check.")],
+        metadata={"description": "What the checker found; on an overturn, the reason the "
+                                 "petition is reopened."})
+

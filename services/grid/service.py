@@ -49,6 +49,7 @@ from services.grid.schemas import (
     TokenRequest,
     UserDefinition,
 )
+from services.grid.spot_check_service import SpotChecks
 from services.grid.store import GridStore
 from shared import geo
 from shared.auth import ADMIN_ONLY, AUDITOR, DISPATCHER, PUBLIC, STAFF, TOKEN_MINUTES, Signer
@@ -74,11 +75,11 @@ RETURNED = Counter("grid_returns_total", "Orders returned by their handler (é€€å
                    ["grid"])
 
 
-class GridService(Evaluation, Assessment, Disclosure, PlatformService):
+class GridService(Evaluation, Assessment, SpotChecks, Disclosure, PlatformService):
     name = "grid"
 
     store = Storage(GridStore)
-    relay = OutboxRelay("grids", "dispatches")
+    relay = OutboxRelay("grids", "dispatches", "spot_checks")
     config = Config()
     signer = Signer()
 

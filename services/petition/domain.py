@@ -337,6 +337,24 @@ def follow(event, petition):
     return change
 
 
+def reopen_after_spot_check(event, petition):
+    """A spot check (抽查) overturned the outcome: a closed petition goes back to dispatch as a
+    new round, with the checker's note as the reason, as after a poor follow-up. Only a closed
+    petition reopens; one already open again just notes the finding."""
+    data = event.data
+    said = f"Spot check {data['spot_check_id']} by {data['actor']} overturned the outcome"
+    if petition["state"] != "closed":
+        line = entry({"time": event.time.isoformat(), "type": event.type, "id": event.id},
+                     data["actor"], f"{said} ({petition['state']}, so not reopened): "
+                                    f"{data['reason']}")
+        return Change(push={"timeline": [line]})
+    change = _send_to_dispatch("petition.reopened.v1", "reopened", data["actor"], data["reason"],
+                               event.time, event.correlationid, petition,
+                               f"Reopened: {said}: {data['reason']}")
+    change.set.update(outcome=None, closed_at=None)
+    return change
+
+
 PROVES = {
     "petition.dispatched.v1": "dispatched",
     "task.claimed.v1": "acknowledged",

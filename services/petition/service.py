@@ -424,6 +424,14 @@ class PetitionService(PlatformService):
             raise NotFound(f"petition {petition_id} is not stored here")
         metrics.count_change(saved.get("change"), petition)
 
+    @subscribe("spot_check.overturned.v1")
+    def reopen_after_spot_check(self, event):
+        petition_id = event.data["petition_id"]
+        petition = self.store.change(petition_id, partial(domain.reopen_after_spot_check, event),
+                                     event.key)
+        if petition is None:
+            raise NotFound(f"petition {petition_id} is not stored here")
+
     @subscribe("petition.merged.v1")
     def absorb_duplicate(self, event):
         duplicate_id = event.data["petition_id"]
