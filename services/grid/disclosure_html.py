@@ -32,6 +32,7 @@ STATES = {"under_review": "党组织审议中 Under review",
           "on_notice": "公示中 On public notice",
           "adopted": "已通过 Adopted", "rejected": "未通过 Rejected"}
 MOTIONS = {"adopt": "通过议案 to adopt", "reject": "否决议案 to reject"}
+PROPOSED = {"adopted": "拟通过 to be adopted", "rejected": "拟不通过 to be rejected"}
 OUTCOMES = {"adopted": "通过 adopted", "rejected": "不通过 rejected",
             "returned_to_review": "异议成立，退回重审 objections upheld, back to review"}
 STAGES = {"hold": "预留 hold", "capture": "结算 settlement"}
@@ -137,10 +138,10 @@ def _notice(notice):
         return (f"经费受阻 Funding blocked ({_label(STAGES, notice['stage'])}): "
                 f"{_text(notice['category'])} — {_label(BUDGET_LINES, notice['budget_line'])}, "
                 f"{_text(notice['department_id'])}, {_yuan(notice['amount_fen'])}")
-    heading = ("表决结果公示 Result on public notice" if notice["kind"] == "proposal_on_notice"
-               else "公示期满 Notice concluded")
-    return (f"{heading}: 《{_text(notice['title'])}》 "
-            f"{_label(OUTCOMES, notice['outcome'])}")
+    heading, outcomes = (("表决结果公示 Result on public notice", PROPOSED)
+                         if notice["kind"] == "proposal_on_notice"
+                         else ("公示期满 Notice concluded", OUTCOMES))
+    return f"{heading}: 《{_text(notice['title'])}》 {_label(outcomes, notice['outcome'])}"
 
 
 def _received(received):

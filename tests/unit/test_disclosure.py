@@ -3,6 +3,7 @@ its money adds up, and that nothing personal reaches the page or its JSON feed."
 
 import json
 import random
+import re
 from datetime import UTC, datetime, timedelta
 
 from services.grid import disclosure, disclosure_html
@@ -171,3 +172,9 @@ def test_a_title_with_markup_is_shown_as_text():
     html = disclosure_html.page(public_page()).get_data(as_text=True)
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Install a lift" in html
+
+
+def test_the_page_loads_nothing_from_another_site():
+    for name in ("page.html", "page.css"):
+        text = (disclosure_html.FILES / name).read_text()
+        assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", text, re.IGNORECASE), name
