@@ -23,7 +23,22 @@ from pymongo import ASCENDING, DESCENDING
 from shared.errors import Conflict
 
 GUARD_INDEX = [("guard.account", ASCENDING), ("guard.seq", ASCENDING)]
+# FerretDB uses an index only for an equality on a top-level field, so each transaction
+# lists the accounts it posts to at the top: a balance or a debit's number then reads
+# that account's transactions, not the whole ledger.
+ACCOUNTS_INDEX = [("accounts", ASCENDING)]
 MAX_ATTEMPTS = 50
+
+
+def with_accounts(transaction):
+    return dict(transaction, accounts=sorted({p["account"] for p in transaction["postings"]}))
+
+
+def add_missing_accounts(collection):
+    """Transactions recorded before ``accounts`` get it (idempotent)."""
+    for doc in collection.find({"accounts": {"$exists": False}}, {"postings": 1}):
+        collection.update_one({"_id": doc["_id"]},
+                              {"$set": {"accounts": with_accounts(doc)["accounts"]}})
 
 
 def self_guarded(transaction):
@@ -32,7 +47,7 @@ def self_guarded(transaction):
 
 
 def last_seq(collection, account):
-    last = collection.find_one({"guard.account": account}, {"guard": 1},
+    last = collection.find_one({"accounts": account, "guard.account": account}, {"guard": 1},
                                sort=[("guard.seq", DESCENDING)])
     return last["guard"]["seq"] if last else 0
 

@@ -19,7 +19,13 @@ from pymongo.errors import DuplicateKeyError
 
 from services.funding import domain
 from shared.errors import InvalidFields
-from shared.ledger import GUARD_INDEX, post_numbered
+from shared.ledger import (
+    ACCOUNTS_INDEX,
+    GUARD_INDEX,
+    add_missing_accounts,
+    post_numbered,
+    with_accounts,
+)
 from shared.storage import AggregateCollection, MongoStore
 
 HIDDEN = {"outbox": 0, "handled": 0, "version": 0, "outbox_pending": 0}
@@ -42,7 +48,8 @@ class FundingStore(MongoStore):
         self.transactions.ensure_indexes()
         self.waiting.ensure_indexes()
         self.db.transactions.create_index(GUARD_INDEX, unique=True)
-        for field in ("postings.account", "petition_id", "order_id", "kind", "recorded_at",
+        self.db.transactions.create_index(ACCOUNTS_INDEX)
+        for field in ("petition_id", "order_id", "kind", "recorded_at",
                       "day"):
             self.db.transactions.create_index([(field, ASCENDING)])
         self.db.transactions.create_index([("department_id", ASCENDING), ("day", ASCENDING)])
@@ -62,6 +69,7 @@ class FundingStore(MongoStore):
             self.db.transactions.update_one({"_id": doc["_id"]},
                                             {"$set": domain.upgraded(doc)})
         self._upgrade_days()
+        add_missing_accounts(self.db.transactions)
 
     def _upgrade_days(self):
         """Transactions recorded before statements were summed from day totals get their
@@ -86,7 +94,7 @@ class FundingStore(MongoStore):
 
     def post(self, transaction, events=()):
         """Record a transaction once; False if its key is already recorded."""
-        created = self.transactions.create(transaction, events)
+        created = self.transactions.create(with_accounts(transaction), events)
         self.refresh_totals(transaction if created else self.transaction(transaction["_id"]))
         return created
 
@@ -104,7 +112,8 @@ class FundingStore(MongoStore):
 
         try:
             posted = post_numbered(self.db.transactions, account, checked,
-                                   lambda t: self.transactions.create(t, box["events"]))
+                                   lambda t: self.transactions.create(with_accounts(t),
+                                                                      box["events"]))
         except _Posted:
             self.refresh_totals(self.transaction(key))
             return None
@@ -217,7 +226,7 @@ class FundingStore(MongoStore):
 
     def balance(self, account):
         rows = list(self.db.transactions.aggregate([
-            {"$match": {"postings.account": account}},
+            {"$match": {"accounts": account}},
             {"$unwind": "$postings"},
             {"$match": {"postings.account": account}},
             {"$group": {"_id": None, "balance": {"$sum": "$postings.amount_fen"}}},
@@ -234,7 +243,7 @@ class FundingStore(MongoStore):
         ])}
 
     def postings_of(self, account):
-        return sum(1 for t in self.db.transactions.find({"postings.account": account}, {"_id": 1}))
+        return sum(1 for t in self.db.transactions.find({"accounts": account}, {"_id": 1}))
 
     def of_petition(self, petition_id):
         return list(self.db.transactions.find({"petition_id": petition_id}, HIDDEN)

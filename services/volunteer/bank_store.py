@@ -21,7 +21,13 @@ from pymongo.errors import DuplicateKeyError
 
 from services.volunteer import bank
 from shared.errors import Conflict
-from shared.ledger import GUARD_INDEX, post_numbered
+from shared.ledger import (
+    ACCOUNTS_INDEX,
+    GUARD_INDEX,
+    add_missing_accounts,
+    post_numbered,
+    with_accounts,
+)
 from shared.storage import MongoStore
 
 
@@ -32,9 +38,13 @@ class HoursLedger(MongoStore):
 
     def ensure_indexes(self):
         self.ledger.create_index(GUARD_INDEX, unique=True)
+        self.ledger.create_index(ACCOUNTS_INDEX)
         for field in ("postings.account", "postings.branch", "postings.grid_id",
                       "postings.community_id", "at"):
             self.ledger.create_index([(field, ASCENDING)])
+
+    def upgrade(self):
+        add_missing_accounts(self.ledger)
 
     # Posting
 
@@ -109,7 +119,7 @@ class HoursLedger(MongoStore):
     def _insert(self, transaction):
         """True if inserted; False when its key or its guard is taken."""
         try:
-            self.ledger.insert_one(dict(transaction))
+            self.ledger.insert_one(with_accounts(transaction))
         except DuplicateKeyError:
             return False
         return True

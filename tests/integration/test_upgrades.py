@@ -62,3 +62,6 @@ def test_the_foundation_releases_transactions_get_postings_statements_can_read(d
     line = {"account": "dept:housing:public_infrastructure:2026"}
     statement = funding.statement(store.all_transactions(), line, None, None)
     assert statement["totals_fen"] == {"approved": 100, "executed": -40}
+    # Balances select by the accounts each transaction lists, which the upgrade adds.
+    assert store.balance("dept:housing:public_infrastructure:2026") == 60
+    assert store.balance("centre-c-hexi") == 40
