@@ -250,7 +250,9 @@ class FundingStore(MongoStore):
                     .sort("recorded_at"))
 
     def all_transactions(self, query=None):
-        return list(self.db.transactions.find(query or {}, HIDDEN).sort("recorded_at"))
+        # Ties broken by key, as statement pages are: the same order every time.
+        return list(self.db.transactions.find(query or {}, HIDDEN).sort(
+            [("recorded_at", ASCENDING), ("_id", ASCENDING)]))
 
 
 def encode_cursor(position):
