@@ -140,3 +140,12 @@ def attempts(message):
 
 
 subscribe = EventSubscriber.decorator
+
+
+def subscribe_all(event_types):
+    """``@subscribe`` to each of several event types: one queue per type, one handler."""
+    def decorate(method):
+        for event_type in event_types:
+            method = subscribe(event_type)(method)
+        return method
+    return decorate

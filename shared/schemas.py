@@ -60,3 +60,17 @@ class Moment(fields.AwareDateTime):
 
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+
+
+class ThreeRates(Schema):
+    """The three rates (三率) with the counts behind each; a rate with nothing to count is
+    null."""
+
+    dispatched = fields.Integer(required=True)
+    acknowledged_on_time = fields.Integer(required=True)
+    response_rate = fields.Float(required=True, allow_none=True)
+    resolved = fields.Integer(required=True)
+    resolution_rate = fields.Float(required=True, allow_none=True)
+    rated = fields.Integer(required=True)
+    satisfied = fields.Integer(required=True)
+    satisfaction_rate = fields.Float(required=True, allow_none=True)

@@ -7,21 +7,16 @@ reads no other service's database.
 """
 
 from services.grid import disclosure, disclosure_html, evaluation
+from services.grid.disclosure import KEPT
 from services.grid.disclosure_store import DisclosureStore
 from services.grid.schemas import DisclosedCommunity
 from shared.auth import PUBLIC
 from shared.catalogue import CATALOGUE
-from shared.consumers import subscribe
+from shared.consumers import subscribe_all
 from shared.errors import NotFound
 from shared.events import data_as_sent, now
 from shared.http import http, json_response
 from shared.storage import Storage
-
-
-def _subscribed_to_disclosed_events(method):
-    for event_type in disclosure.KEPT:
-        method = subscribe(event_type)(method)
-    return method
 
 
 class Disclosure:
@@ -29,7 +24,7 @@ class Disclosure:
 
     disclosure = Storage(DisclosureStore)
 
-    @_subscribed_to_disclosed_events
+    @subscribe_all(KEPT)
     def disclose(self, event):
         data = data_as_sent(CATALOGUE, event)
         subject = disclosure.subject_of(event.type, data)

@@ -11,11 +11,12 @@ from this month's facts (local calendar month) every ``EVALUATION_GAUGES_SECONDS
 from prometheus_client import Gauge
 
 from services.grid import evaluation
+from services.grid.evaluation import FOLDED
 from services.grid.evaluation_store import EvaluationStore
 from services.grid.schemas import Figures, FiguresQuery, Rebuilt
 from shared.auth import ADMIN_ONLY, AUDITOR, DEPARTMENT_OFFICER, STAFF
 from shared.catalogue import CATALOGUE
-from shared.consumers import subscribe
+from shared.consumers import subscribe_all
 from shared.errors import NotFound
 from shared.events import data_as_sent, now
 from shared.http import http, json_response
@@ -51,18 +52,12 @@ def show_rates(found):
                 RATE_BASE.labels(rate, by, id).set(rates[BASES[rate]])
 
 
-def _subscribed_to_folded_events(method):
-    for event_type in evaluation.FOLDED:
-        method = subscribe(event_type)(method)
-    return method
-
-
 class Evaluation:
     """Mixed into GridService: the registry it owns places each petition."""
 
     evaluation = Storage(EvaluationStore)
 
-    @_subscribed_to_folded_events
+    @subscribe_all(FOLDED)
     def evaluate(self, event):
         self.evaluation.record(event, data_as_sent(CATALOGUE, event))
         self._refold(event.data["petition_id"])

@@ -8,7 +8,7 @@ from services.grid.dispatcher import ANY, COMMUNITY_TYPES
 from services.grid.registry import BUTLER_ROLES
 from shared import auth
 from shared.geo import polygon_problems
-from shared.schemas import Moment, Query, Strict
+from shared.schemas import Moment, Query, Strict, ThreeRates
 
 PLACE_ID = validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$",
                            error="Use up to 40 letters, digits, - and _.")
@@ -351,17 +351,6 @@ class FiguresQuery(Query):
     def check_period(self, data, **kwargs):
         if data.get("start") and data.get("end") and data["start"] >= data["end"]:
             raise ValidationError("must be after 'from'", "to")
-
-
-class ThreeRates(Schema):
-    dispatched = fields.Integer(required=True)
-    acknowledged_on_time = fields.Integer(required=True)
-    response_rate = fields.Float(required=True, allow_none=True)
-    resolved = fields.Integer(required=True)
-    resolution_rate = fields.Float(required=True, allow_none=True)
-    rated = fields.Integer(required=True)
-    satisfied = fields.Integer(required=True)
-    satisfaction_rate = fields.Float(required=True, allow_none=True)
 
 
 class PeriodRates(ThreeRates):

@@ -370,17 +370,6 @@ class FiguresQuery(Query):
     to = Moment(metadata={"description": "... and before this."})
 
 
-class ThreeRates(Schema):
-    dispatched = fields.Integer(required=True)
-    acknowledged_on_time = fields.Integer(required=True)
-    response_rate = fields.Float(required=True, allow_none=True)
-    resolved = fields.Integer(required=True)
-    resolution_rate = fields.Float(required=True, allow_none=True)
-    rated = fields.Integer(required=True)
-    satisfied = fields.Integer(required=True)
-    satisfaction_rate = fields.Float(required=True, allow_none=True)
-
-
 class ProposalQuery(Query):
     community_id = fields.String(validate=ID)
 

@@ -65,7 +65,6 @@ from services.petition.schemas import (
     StaffQuery,
     StaffReason,
     SubmitProposal,
-    ThreeRates,
     Timeline,
     TimelineEntry,
 )
@@ -85,6 +84,7 @@ from shared.errors import InvalidFields, NotFound
 from shared.events import now
 from shared.http import ByPath, http, json_response, load_data, read_form
 from shared.outbox import OutboxRelay
+from shared.schemas import ThreeRates
 from shared.sealing import Seals
 from shared.service import PlatformService
 from shared.storage import Storage, captured
