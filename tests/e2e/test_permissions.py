@@ -28,7 +28,8 @@ SAMPLES = {
     "transaction_id": "hold:P-000000000000/1", "code": "drains", "table": "grids",
     "token": "none", "branch_id": "branch-none", "item_id": "item-none",
     "username": "nobody", "client_id": "nobody", "subscription_id": "WH-none",
-    "event_type": "petition.raised.v1"}
+    "event_type": "petition.raised.v1", "check_id": "SC-none", "dimension": "leadership",
+    "int:year": "2026"}
 SCOPE = {"grids": (LEADER["home_grid_id"],), "communities": (LEADER["community_id"],),
          "department_id": "housing", "volunteer_id": LEADER_ID}
 ROLES = list(auth.ROLES)
