@@ -44,7 +44,7 @@ class Assessment:
     def track_volunteer_work(self, event):
         self.assessment.record_work(event.data, _text(event.time))
 
-    @http("PUT", "/contracts/<community_id>/<int:year>", allow=ADMIN_ONLY,
+    @http("PUT", "/contracts/<community_id>/<year>", allow=ADMIN_ONLY,
           body=ContractDefinition, returns=ContractView)
     def put_contract(self, request, community_id, year, body):
         """Record the community's target-responsibility contract for the year: the
@@ -56,17 +56,19 @@ class Assessment:
              "signed_by": ["Party committee of Xiaojianghu", "Hexi community"],
              "signed_on": "2026-01-05"}
         """
+        year = _year(year)
         self._community(community_id)
         saved = self.assessment.save_contract(community_id, year, {
             **ContractDefinition().dump(body), "recorded_at": _text(now()),
             "recorded_by": self.caller.sub})
         return json_response(ContractView().dump(saved))
 
-    @http("GET", "/contracts/<community_id>/<int:year>/progress",
+    @http("GET", "/contracts/<community_id>/<year>/progress",
           allow=(*STAFF, AUDITOR), query=AssessmentQuery, returns=ContractProgress)
     def contract_progress(self, request, community_id, year, query):
         """Each target of the contract with the actual figure year-to-date at ``at``
         (default now), met / at_risk / not_met / no_data, and the counts behind it."""
+        year = _year(year)
         self._community(community_id)
         contract = self.assessment.contract(community_id, year)
         if contract is None:
@@ -78,11 +80,12 @@ class Assessment:
             **self._period(community_id, year, at), "contract": contract,
             "targets": targets}))
 
-    @http("GET", "/scorecards/<community_id>/<int:year>", allow=(*STAFF, AUDITOR),
+    @http("GET", "/scorecards/<community_id>/<year>", allow=(*STAFF, AUDITOR),
           query=AssessmentQuery, returns=Scorecard)
     def scorecard(self, request, community_id, year, query):
         """The five-goods scorecard (五个好) year-to-date at ``at`` (default now): each
         dimension scored 0 to 100 with how it was computed, and the weighted total."""
+        year = _year(year)
         self._community(community_id)
         at, facts = self._facts_as_at(community_id, year, query)
         until = _text(at)
@@ -94,7 +97,7 @@ class Assessment:
         return json_response(Scorecard().dump({**self._period(community_id, year, at),
                                                **card}))
 
-    @http("PUT", "/scorecards/<community_id>/<int:year>/assessments/<dimension>",
+    @http("PUT", "/scorecards/<community_id>/<year>/assessments/<dimension>",
           allow=ADMIN_ONLY, body=ManualAssessment, returns=ManualAssessmentView)
     def put_assessment(self, request, community_id, year, dimension, body):
         """Record a manual assessment of one dimension, replacing the last one. It is the
@@ -104,6 +107,7 @@ class Assessment:
             {"score": 85, "note": "Branch meetings held monthly; two cadres trained.",
              "assessor": "Sub-district organisation office"}
         """
+        year = _year(year)
         if dimension not in assessment.DIMENSIONS:
             raise NotFound(f"No dimension {dimension!r}; the five are "
                            f"{', '.join(assessment.DIMENSIONS)}.")
@@ -145,3 +149,10 @@ class Assessment:
 
 def _text(moment):
     return moment.astimezone(UTC).isoformat()
+
+
+def _year(text):
+    """The year in a path: digits only, so a wrong one is a JSON 404 like any other."""
+    if not (text.isascii() and text.isdigit() and len(text) == 4):
+        raise NotFound(f"No year {text!r}; give a year such as 2026 in the path.")
+    return int(text)

@@ -29,7 +29,7 @@ SAMPLES = {
     "token": "none", "branch_id": "branch-none", "item_id": "item-none",
     "username": "nobody", "client_id": "nobody", "subscription_id": "WH-none",
     "event_type": "petition.raised.v1", "check_id": "SC-none", "dimension": "leadership",
-    "int:year": "2026"}
+    "year": "2026"}
 SCOPE = {"grids": (LEADER["home_grid_id"],), "communities": (LEADER["community_id"],),
          "department_id": "housing", "volunteer_id": LEADER_ID}
 ROLES = list(auth.ROLES)
