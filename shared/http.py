@@ -134,7 +134,8 @@ def _no_constant(name):
 
 def _check_values(value, depth=0):
     """Refuse what no schema should have to: numbers out of range, text that is not
-    valid Unicode (lone surrogates), and nesting deeper than any request needs."""
+    valid Unicode (lone surrogates) or holds a NUL character (PostgreSQL, under the
+    database, cannot store one), and nesting deeper than any request needs."""
     if depth > 32:
         raise ApiError(400, "malformed_json", "The body nests too deeply; send a flatter "
                        "JSON object.")
@@ -154,6 +155,9 @@ def _check_values(value, depth=0):
         except UnicodeEncodeError:
             raise ApiError(400, "invalid_text", "Some text is not valid Unicode (a lone "
                            "surrogate); send UTF-8 text.") from None
+        if "\x00" in value:
+            raise ApiError(400, "invalid_text", "Some text holds a NUL character (\\u0000); "
+                           "remove it and send again.")
 
 
 def load_data(schema, data):

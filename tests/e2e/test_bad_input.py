@@ -152,6 +152,7 @@ def test_a_repeated_allocation_moves_money_once_and_a_changed_one_is_refused(api
     ('{"amount_fen": 1e400}', None),
     ('{"amount_fen": 100000000000000000000000000000}', "number_out_of_range"),
     ('{"description": "\\ud800 lone surrogate"}', "invalid_text"),
+    ('{"description": "a NUL \\u0000 the database cannot store"}', "invalid_text"),
 ])
 def test_hostile_json_is_a_4xx_for_every_service(api, body, code):
     for service, path in (("petition", "/petitions"), ("funding", "/allocations"),
