@@ -3,12 +3,14 @@
 The expected answer comes from what each endpoint declares (the README's matrix is
 generated from the same declarations): a role it admits is never answered 401 or 403,
 a role it does not admit is answered 403, and a caller without a token is answered 401
-by every endpoint that is not public. Callers are scoped to one team leader's home grid,
+by every endpoint that is not public. Callers are scoped to one team leader's community (all its grids),
 community and volunteer record and to the housing department, and the sample ids in the
 paths are theirs, so an admitted role is never refused for scope. Bodies are invalid on
 purpose (an unknown field), so an admitted request is refused at validation and the
 walk changes nothing.
 """
+
+import csv
 
 import pytest
 import requests
@@ -30,7 +32,13 @@ SAMPLES = {
     "username": "nobody", "client_id": "nobody", "subscription_id": "WH-none",
     "event_type": "petition.raised.v1", "check_id": "SC-none", "dimension": "leadership",
     "year": "2026"}
-SCOPE = {"grids": (LEADER["home_grid_id"],), "communities": (LEADER["community_id"],),
+# Every grid of the leader's community: a community's figures need the whole of it.
+COMMUNITY_GRIDS = tuple(sorted(
+    grid["id"] for grid in csv.DictReader(open(demo_city.FILES / "grids.csv", encoding="utf-8"))
+    if grid["workstation_id"] in {ws["id"] for ws in csv.DictReader(
+        open(demo_city.FILES / "workstations.csv", encoding="utf-8"))
+        if ws["community_id"] == LEADER["community_id"]}))
+SCOPE = {"grids": COMMUNITY_GRIDS, "communities": (LEADER["community_id"],),
          "department_id": "housing", "volunteer_id": LEADER_ID}
 ROLES = list(auth.ROLES)
 NOT_A_FIELD = {"not_a_field": 1}
