@@ -3,8 +3,8 @@
 The expected answer comes from what each endpoint declares (the README's matrix is
 generated from the same declarations): a role it admits is never answered 401 or 403,
 a role it does not admit is answered 403, and a caller without a token is answered 401
-by every endpoint that is not public. Callers are scoped to one team leader's community (all its grids),
-community and volunteer record and to the housing department, and the sample ids in the
+by every endpoint that is not public. Callers are scoped to one team leader's community
+(all its grids), volunteer record and the housing department, and the sample ids in the
 paths are theirs, so an admitted role is never refused for scope. Bodies are invalid on
 purpose (an unknown field), so an admitted request is refused at validation and the
 walk changes nothing.
