@@ -31,7 +31,15 @@ MAX_ATTEMPTS = 50
 
 
 def with_accounts(transaction):
-    return dict(transaction, accounts=sorted({p["account"] for p in transaction["postings"]}))
+    """The transaction with the accounts it posts to, and the account whose number it
+    takes: a capture that spends exactly its hold posts nothing to the budget line yet
+    is the line's next numbered debit, and a number ``last_seq`` cannot see would be
+    claimed again and again."""
+    accounts = {p["account"] for p in transaction["postings"]}
+    guard = transaction.get("guard")
+    if guard and guard["seq"] > 0:
+        accounts.add(guard["account"])
+    return dict(transaction, accounts=sorted(accounts))
 
 
 def add_missing_accounts(collection):
@@ -56,11 +64,17 @@ def post_numbered(collection, account, build, insert):
     """Insert the debit of ``account`` that ``build()`` returns as that account's next
     numbered debit; ``build`` reads the balance itself (after the number is read) and
     refuses an overdraft. ``insert(transaction)`` returns False when the number (or the
-    key) is taken, and the debit is rebuilt from the state as it now is."""
+    key) is taken, and the debit is rebuilt from the state as it now is.
+
+    A number found taken is never claimed again, even if ``last_seq`` cannot see its
+    holder (a capture recorded before ``with_accounts`` listed the guarded account):
+    the holder was inserted before the next balance read, so that read includes it."""
+    taken = 0
     for _ in range(MAX_ATTEMPTS):
-        seq = last_seq(collection, account) + 1
+        seq = max(last_seq(collection, account), taken) + 1
         transaction = dict(build(), guard={"account": account, "seq": seq})
         if insert(transaction):
             return transaction
+        taken = seq
     raise Conflict(f"{account} is busy with other withdrawals at this moment; "
                    "try again in a little while.")
