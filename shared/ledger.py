@@ -15,8 +15,22 @@ Why the order of the reads matters: every debit with a ``seq`` up to the highest
 one read was inserted before that read (a later one would have collided with
 it), so the balance read next includes them all.
 
-The morality bank (hours) and the funding service (money) both post this way.
+A *chained* account goes further: every transaction that posts to it, credit or
+debit, takes its next number and carries the account's balance after it
+(``guard.balance``) and a top-level ``guard_key`` (``<account>#<seq>``) that an
+indexed equality finds. The balance is then read from the last link, one or two
+lookups, instead of summed over the account's whole history, which a budget line
+that a city's orders are held on and settled from soon outgrows (``post_chained``).
+The chain is exact because each link is built on the one before it: two builders
+on the same link claim the same number, and the loser rebuilds on the winner.
+
+The morality bank (hours) numbers its members' debits; the funding service chains
+its budget lines (a donation debits one member and credits another, so the bank
+cannot chain both).
 """
+
+import random
+import time
 
 from pymongo import ASCENDING, DESCENDING
 
@@ -27,6 +41,7 @@ GUARD_INDEX = [("guard.account", ASCENDING), ("guard.seq", ASCENDING)]
 # lists the accounts it posts to at the top: a balance or a debit's number then reads
 # that account's transactions, not the whole ledger.
 ACCOUNTS_INDEX = [("accounts", ASCENDING)]
+GUARD_KEY_INDEX = [("guard_key", ASCENDING)]
 MAX_ATTEMPTS = 50
 
 
@@ -76,5 +91,62 @@ def post_numbered(collection, account, build, insert):
         if insert(transaction):
             return transaction
         taken = seq
-    raise Conflict(f"{account} is busy with other withdrawals at this moment; "
-                   "try again in a little while.")
+    raise _busy(account)
+
+
+def post_chained(collection, account, build, insert, summed_balance):
+    """Insert what ``build(balance)`` returns as the next link of ``account``'s chain:
+    numbered, with the balance after it. ``build`` refuses an overdraft and a key
+    already posted; ``insert`` is as for ``post_numbered``. ``summed_balance(account)``
+    sums the postings, for an account whose last link was recorded before chains."""
+    taken = 0
+    for attempt in range(MAX_ATTEMPTS):
+        seq, balance = chain_end(collection, account, summed_balance)
+        if seq < taken:
+            # Taken by a debit this lookup cannot see (numbered before chains listed
+            # their account): it posted nothing to the account, so the sum is right.
+            seq, balance = taken, summed_balance(account)
+        transaction = build(balance)
+        seq += 1
+        after = balance + sum(p["amount_fen"] for p in transaction["postings"]
+                              if p["account"] == account)
+        transaction = dict(transaction, guard={"account": account, "seq": seq, "balance": after},
+                           guard_key=guard_key(account, seq))
+        if insert(transaction):
+            _chain_ends[(collection.full_name, account)] = seq
+            return transaction
+        taken = seq
+        # Builders racing for one account take turns, rather than all retrying at once.
+        time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+    raise _busy(account)
+
+
+def guard_key(account, seq):
+    return f"{account}#{seq}"
+
+
+# Where this process last saw each chain end, by collection and account, so the next
+# lookup starts there; links other processes added since are found by trying the
+# numbers after it.
+_chain_ends = {}
+
+
+def chain_end(collection, account, summed_balance):
+    """The number and balance of ``account``'s last link (0 and the sum of its postings
+    when nothing is chained yet)."""
+    known = _chain_ends.get((collection.full_name, account))
+    seq = last_seq(collection, account) if known is None else known
+    link = collection.find_one({"guard_key": guard_key(account, seq)}, {"guard": 1}) \
+        if seq else None
+    while following := collection.find_one({"guard_key": guard_key(account, seq + 1)},
+                                           {"guard": 1}):
+        link, seq = following, seq + 1
+    _chain_ends[(collection.full_name, account)] = seq
+    if link is None or "balance" not in link["guard"]:
+        return seq, summed_balance(account)
+    return seq, link["guard"]["balance"]
+
+
+def _busy(account):
+    return Conflict(f"{account} is busy with other withdrawals at this moment; "
+                    "try again in a little while.")

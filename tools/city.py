@@ -57,6 +57,7 @@ from services.volunteer.store import VolunteerStore
 from shared import geo
 from shared.catalogue import CATALOGUE
 from shared.events import Event, new_event
+from shared.ledger import guard_key, self_guarded, with_accounts
 from shared.sealing import Sealer
 from tools import demo_city
 
@@ -396,8 +397,9 @@ def write_petitions(count, grid_docs, team_docs, members, volunteer_docs, writer
 
 
 class Ledger:
-    """The funding store's ledger as posting would leave it: numbered debits of each line
-    (shared/ledger.py), balances that never go below zero, and the day totals."""
+    """The funding store's ledger as posting would leave it: every transaction on a line
+    the next link of the line's chain (shared/ledger.py), balances that never go below
+    zero, and the day totals."""
 
     def __init__(self, writer):
         self.writer, self.balances, self.seq, self.days = writer, {}, {}, {}
@@ -405,16 +407,20 @@ class Ledger:
     def available(self, account):
         return self.balances.get(account, 0)
 
-    def post(self, transaction, debited=None):
-        if debited:
-            self.seq[debited] = self.seq.get(debited, 0) + 1
-            transaction = dict(transaction, guard={"account": debited, "seq": self.seq[debited]})
+    def post(self, transaction):
         for posting in transaction["postings"]:
             self.balances[posting["account"]] = (self.balances.get(posting["account"], 0)
                                                  + posting["amount_fen"])
-        self.writer.add("funding", "transactions", aggregate(transaction))
+        line = funding.line_of(transaction)
+        if line is None:
+            transaction = self_guarded(transaction)
+        else:
+            seq = self.seq[line] = self.seq.get(line, 0) + 1
+            transaction = dict(transaction, guard_key=guard_key(line, seq), guard={
+                "account": line, "seq": seq, "balance": self.balances[line]})
+        self.writer.add("funding", "transactions", aggregate(with_accounts(transaction)))
         self.days.setdefault((transaction["department_id"], transaction["day"]), []).append(
-            {"postings": transaction["postings"]})
+            {"_id": transaction["_id"], "postings": transaction["postings"]})
 
     def close(self, database):
         """The day totals, by the store itself (after every transaction is written)."""
@@ -422,7 +428,7 @@ class Ledger:
         store = FundingStore(database)
         started = time.monotonic()
         for done, ((department, day), transactions) in enumerate(sorted(self.days.items()), 1):
-            store._save_totals(department, day, transactions)
+            store.save_totals(department, day, transactions)
             if done % 500 == 0 or done == len(self.days):
                 progress("day totals", done, len(self.days), started)
 
@@ -521,7 +527,7 @@ class Life:
                                         funds["fiscal_year"])
             hold, events = funding.hold(self.order, self.ledger.available(line), at,
                                         self.dispatched)
-            self.ledger.post(hold, line)
+            self.ledger.post(hold)
             self.held = funds["estimate_fen"]
             self.follow(events[0])
 
@@ -579,7 +585,7 @@ class Life:
                                         funds["fiscal_year"])
             capture, events = funding.capture(order, cost, self.held, self.ledger.available(line),
                                               None, self.at.at, completed)
-            self.ledger.post(capture, line)
+            self.ledger.post(capture)
             self.follow(events[0])
 
     def follow_up(self):

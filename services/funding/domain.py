@@ -6,7 +6,8 @@ correction is a reversing transaction. Accounts:
 
 - ``treasury``: where allocations come from (the county's finance bureau);
 - ``dept:<department>:<line>:<year>``: what a budget line has available; never
-  below zero (its debits are numbered, see ``shared/ledger.py``);
+  below zero (every transaction posting to it is the next link of its chain, see
+  ``shared/ledger.py``);
 - ``held:<department>:<line>:<year>``: what the line has committed to open orders;
 - ``centre-<community>``: a community service centre.
 
@@ -31,7 +32,6 @@ from datetime import UTC, date, timedelta
 from shared.catalogue import CATALOGUE
 from shared.errors import Conflict, InvalidFields
 from shared.events import new_event
-from shared.ledger import self_guarded
 
 CURRENCY = "CNY"
 TREASURY = "treasury"
@@ -62,6 +62,12 @@ def department_of(account):
 
 def line_account(department_id, budget_line, fiscal_year):
     return f"dept:{department_id}:{budget_line}:{fiscal_year}"
+
+
+def line_of(transaction):
+    """The budget line a transaction posts to, if any (a transaction touches one line)."""
+    return next((p["account"] for p in transaction["postings"]
+                 if department_of(p["account"])), None)
 
 
 def held_account(department_id, budget_line, fiscal_year):
@@ -117,11 +123,11 @@ def allocate(allocation, now):
     funding = {k: allocation[k] for k in ("department_id", "budget_line", "fiscal_year")}
     amount = allocation["amount_fen"]
     line = line_account(**funding)
-    return self_guarded(_transaction(
+    return _transaction(
         f"allocation:{allocation['allocation_id']}", "allocation",
         [_posting(TREASURY, -amount, funding, "approved"),
          _posting(line, amount, funding, "approved")], funding, now,
-        approved_by=allocation["approved_by"], approval=allocation.get("approval")))
+        approved_by=allocation["approved_by"], approval=allocation.get("approval"))
 
 
 def same_allocation(recorded, requested):
@@ -178,11 +184,11 @@ def capture(order, cost, held, available, approval, now, cause):
 def release(order, held, now, cause, reason):
     """Give an unspent hold back to the line."""
     funding, where = order["funding"], _where(order)
-    transaction = self_guarded(_transaction(
+    transaction = _transaction(
         f"release:{order['order_id']}", "release",
         [_posting(held_account(**_line(funding)), -held, funding, "committed", **where),
          _posting(line_account(**_line(funding)), held, funding, "committed", **where)],
-        funding, now, reason=reason, **where))
+        funding, now, reason=reason, **where)
     return transaction, [_funds_event("funds.released.v1", order, held, cause, reason=reason)]
 
 
@@ -393,8 +399,9 @@ def statement_lines(transactions, where, start, end, after, limit):
 
 def reconcile(transactions):
     """Proof that the ledger holds together: every transaction balances, all postings sum
-    to zero, every settled order has exactly one transfer, and what reached the centres
-    equals the cost of the settled orders."""
+    to zero, every settled order has exactly one transfer, what reached the centres
+    equals the cost of the settled orders, and the last link of each budget line's
+    chain carries the sum of the line's postings."""
     unbalanced = [t["_id"] for t in transactions
                   if sum(p["amount_fen"] for p in t["postings"]) != 0]
     reversed_ids = {t["reverses"] for t in transactions if t["kind"] == "reversal"}
@@ -406,6 +413,14 @@ def reconcile(transactions):
                      if p["account"].startswith("centre-"))
     settled = sum(t["cost_fen"] for ts in captures.values() for t in ts)
     twice = sorted(order for order, ts in captures.items() if len(ts) != 1)
+    ends, sums = {}, {}
+    for t in transactions:
+        for p in t["postings"]:
+            sums[p["account"]] = sums.get(p["account"], 0) + p["amount_fen"]
+        guard = t.get("guard", {})
+        if "balance" in guard and guard["seq"] > ends.get(guard["account"], {"seq": 0})["seq"]:
+            ends[guard["account"]] = guard
+    broken = sorted(line for line, end in ends.items() if end["balance"] != sums.get(line, 0))
     report = {
         "transactions": len(transactions),
         "unbalanced": unbalanced,
@@ -414,9 +429,10 @@ def reconcile(transactions):
         "settled_cost_fen": settled,
         "paid_to_centres_fen": to_centres,
         "orders_not_settled_exactly_once": twice,
+        "lines_whose_last_link_disagrees": broken,
     }
     report["reconciled"] = (not unbalanced and report["trial_balance_fen"] == 0
-                            and settled == to_centres and not twice)
+                            and settled == to_centres and not twice and not broken)
     return report
 
 

@@ -32,7 +32,6 @@ from shared.errors import Conflict, InvalidFields, NotFound
 from shared.events import now
 from shared.exports import csv_response, csv_text
 from shared.http import http, json_response
-from shared.ledger import self_guarded
 from shared.outbox import OutboxRelay
 from shared.service import PlatformService
 from shared.storage import Storage
@@ -88,13 +87,11 @@ class FundingService(PlatformService):
             raise NotFound(f"No transaction {transaction_id!r}; list them with GET /transactions.")
         self._check_department(original.get("department_id"))
         correction = domain.reversal(original, body["reason"], body["approved_by"], now())
-        debited = [p["account"] for p in correction["postings"]
-                   if p["amount_fen"] < 0 and p["account"].startswith("dept:")]
-        if debited:
-            posted = self.store.post_debit(correction["_id"], debited[0], lambda available: (
-                _covered(correction, debited[0], available), []))
+        if line := domain.line_of(correction):
+            posted = self.store.post_on_line(correction["_id"], line, lambda available: (
+                _covered(correction, line, available), []))
         else:
-            posted = correction if self.store.post(self_guarded(correction)) else None
+            posted = correction if self.store.post(correction) else None
         if posted is None:
             raise Conflict(f"{transaction_id} was already reversed; see the transaction "
                            f"reversal:{transaction_id}.")
@@ -200,7 +197,7 @@ class FundingService(PlatformService):
         if self.store.transaction(f"hold:{order['order_id']}") is not None:
             return True
         try:
-            posted = self.store.post_debit(f"hold:{order['order_id']}", domain.line_account(
+            posted = self.store.post_on_line(f"hold:{order['order_id']}", domain.line_account(
                 funding["department_id"], funding["budget_line"], funding["fiscal_year"]),
                 lambda available: domain.hold(order, available, now(), cause))
         except domain.InsufficientFunds as short:
@@ -221,7 +218,7 @@ class FundingService(PlatformService):
         line = domain.line_account(funding["department_id"], funding["budget_line"],
                                    funding["fiscal_year"])
         try:
-            posted = self.store.post_debit(key, line, lambda available: _pending_or(
+            posted = self.store.post_on_line(key, line, lambda available: _pending_or(
                 domain.capture(order, cost, held, available, approval, now(), cause)))
         except _Pending as pending:
             record = {"_id": f"approval:{order['order_id']}", "order": order, "cost_fen": cost,

@@ -2,28 +2,33 @@
 by a short budget line, or for an approval of a cost above the hold), and the totals
 per department and day that statements are summed from.
 
-The totals are never added to, only recomputed: after each posting, the day's
-transactions of its department are read again (one indexed equality on the
-transactions' ``department_id`` and ``day``) and the day's groups rewritten. So a
-transaction posted twice, or a crash between a posting and its totals (healed when
-the same event is redelivered and finds the transaction posted), never leaves them
-wrong. Two recomputations racing each other keep the one that counted more
-transactions: the ledger only grows, so that one saw everything the other did.
+Every transaction that posts to a budget line is the next link of that line's chain
+(``shared/ledger.py``): it carries the line's balance after it, so what a line has
+available is read from its last link, not summed over its history.
+
+A day's totals are a document that lists the transactions it counts (``handled``)
+and changes in the same single-document write as their sums. After each posting the
+transaction is added to its department's day, once: a transaction posted twice, or
+a crash between a posting and its totals (healed when the same event is redelivered
+and finds the transaction posted), never leaves them wrong.
 """
 
 import base64
 import json
 
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
 
 from services.funding import domain
+from shared.domain import Change
 from shared.errors import InvalidFields
 from shared.ledger import (
     ACCOUNTS_INDEX,
     GUARD_INDEX,
+    GUARD_KEY_INDEX,
     add_missing_accounts,
-    post_numbered,
+    chain_end,
+    post_chained,
+    self_guarded,
     with_accounts,
 )
 from shared.storage import AggregateCollection, MongoStore
@@ -43,12 +48,14 @@ class FundingStore(MongoStore):
         super().__init__(db)
         self.transactions = AggregateCollection(db.transactions)
         self.waiting = AggregateCollection(db.waiting_orders)
+        self.totals = AggregateCollection(db.day_totals)
 
     def ensure_indexes(self):
         self.transactions.ensure_indexes()
         self.waiting.ensure_indexes()
         self.db.transactions.create_index(GUARD_INDEX, unique=True)
         self.db.transactions.create_index(ACCOUNTS_INDEX)
+        self.db.transactions.create_index(GUARD_KEY_INDEX)
         for field in ("petition_id", "order_id", "kind", "recorded_at",
                       "day"):
             self.db.transactions.create_index([(field, ASCENDING)])
@@ -73,15 +80,21 @@ class FundingStore(MongoStore):
 
     def _upgrade_days(self):
         """Transactions recorded before statements were summed from day totals get their
-        ``day``, after their days' totals are written: a crash in between leaves them
-        to be found and totalled again at the next start."""
+        ``day``, after their days' totals are written; totals recorded before they
+        listed their transactions are counted again, listing them. A crash in between
+        leaves them to be found and totalled again at the next start."""
         undated = list(self.db.transactions.find({"day": {"$exists": False}}, HIDDEN))
-        days = {}
+        days = {(doc["department_id"], doc["day"]) for doc in self.db.day_totals.find(
+            {"handled": {"$exists": False}}, {"department_id": 1, "day": 1})}
         for doc in undated:
             doc["day"] = domain.day_of(doc["recorded_at"])
-            days.setdefault((doc.get("department_id"), doc["day"]), []).append(doc)
-        for (department, day), docs in days.items():
-            self._save_totals(department, day, self._day(department, day) + docs)
+            days.add((doc.get("department_id"), doc["day"]))
+        for department, day in days:
+            self.save_totals(department, day, [
+                *self.db.transactions.find({"department_id": department, "day": day},
+                                           {"postings": 1}),
+                *(doc for doc in undated
+                  if (doc.get("department_id"), doc["day"]) == (department, day))])
         for doc in undated:
             self.db.transactions.update_one({"_id": doc["_id"]}, {"$set": {"day": doc["day"]}})
         for doc in self.db.transactions.find({"kind": "reversal"}, HIDDEN):
@@ -94,56 +107,65 @@ class FundingStore(MongoStore):
 
     def post(self, transaction, events=()):
         """Record a transaction once; False if its key is already recorded."""
-        created = self.transactions.create(with_accounts(transaction), events)
-        self.refresh_totals(transaction if created else self.transaction(transaction["_id"]))
+        line = domain.line_of(transaction)
+        if line is not None:
+            return self.post_on_line(transaction["_id"], line,
+                                     lambda available: (transaction, events)) is not None
+        created = self.transactions.create(with_accounts(self_guarded(transaction)), events)
+        self.add_to_totals(transaction if created else self.transaction(transaction["_id"]))
         return created
 
-    def post_debit(self, key, account, build):
+    def post_on_line(self, key, line, build):
         """Post what ``build(available)`` returns, ``(transaction, events)``, as the next
-        numbered debit of ``account``, which it may not overdraw; None if ``key`` was
-        posted before (a replayed event)."""
+        link of the budget line's chain; ``build`` refuses to overdraw it. None if
+        ``key`` was posted before (a replayed event)."""
         box = {}
 
-        def checked():
+        def checked(available):
             if self.transaction(key) is not None:
                 raise _Posted
-            transaction, box["events"] = build(self.balance(account))
+            transaction, box["events"] = build(available)
             return transaction
 
         try:
-            posted = post_numbered(self.db.transactions, account, checked,
-                                   lambda t: self.transactions.create(with_accounts(t),
-                                                                      box["events"]))
+            posted = post_chained(
+                self.db.transactions, line, checked,
+                lambda t: self.transactions.create(with_accounts(t), box["events"]),
+                self.summed_balance)
         except _Posted:
-            self.refresh_totals(self.transaction(key))
+            self.add_to_totals(self.transaction(key))
             return None
-        self.refresh_totals(posted)
+        self.add_to_totals(posted)
         return posted
 
-    # Totals per department and day, recomputed (see the module's docstring)
+    # Totals per department and day (see the module's docstring)
 
-    def refresh_totals(self, transaction):
+    def add_to_totals(self, transaction):
         department, day = transaction.get("department_id"), transaction["day"]
-        self._save_totals(department, day, self._day(department, day))
+        key = f"{department}:{day}"
 
-    def _day(self, department, day):
-        return list(self.db.transactions.find({"department_id": department, "day": day},
-                                              {"postings": 1, "recorded_at": 1, "kind": 1}))
+        def add(totals):
+            counted = totals or {"transactions": 0, "groups": []}
+            return Change(set={
+                "department_id": department, "day": day, "month": day[:7],
+                "transactions": counted["transactions"] + 1,
+                "groups": domain.totals(counted["groups"] + transaction["postings"],
+                                        domain.LINE_FILTERS)})
 
-    def _save_totals(self, department, day, transactions):
-        counted = len(transactions)
-        self._save_newer(self.db.day_totals, f"{department}:{day}", {
-            "department_id": department, "day": day, "month": day[:7], "transactions": counted,
+        if self.totals.get(key) is None and self.totals.create(
+                {"_id": key, **add(None).set}, handled=transaction["_id"]):
+            return
+        self.totals.change(key, add, handled=transaction["_id"])
+
+    def save_totals(self, department, day, transactions):
+        """Write a day's totals as counted from all of its ``transactions``."""
+        self.db.day_totals.replace_one({"_id": f"{department}:{day}"}, {
+            "department_id": department, "day": day, "month": day[:7],
+            "transactions": len(transactions),
             "groups": domain.totals([p for t in transactions for p in t["postings"]],
-                                    domain.LINE_FILTERS)})
-
-    @staticmethod
-    def _save_newer(collection, key, doc):
-        try:
-            collection.replace_one({"_id": key, "transactions": {"$lte": doc["transactions"]}},
-                                   doc, upsert=True)
-        except DuplicateKeyError:
-            pass  # a recomputation that counted more transactions got there first
+                                    domain.LINE_FILTERS),
+            "handled": [t["_id"] for t in transactions], "version": 1, "outbox": [],
+            "outbox_pending": False}, upsert=True)
 
     def statement(self, where, start, end, limit, cursor=None):
         """The totals by phase of the postings matching ``where`` (department, line, year,
@@ -225,6 +247,12 @@ class FundingStore(MongoStore):
         return self.transactions.get(key)
 
     def balance(self, account):
+        if domain.department_of(account):
+            return chain_end(self.db.transactions, account, self.summed_balance)[1]
+        return self.summed_balance(account)
+
+    def summed_balance(self, account):
+        """The sum of the account's postings (what a chain's last link must agree with)."""
         rows = list(self.db.transactions.aggregate([
             {"$match": {"accounts": account}},
             {"$unwind": "$postings"},

@@ -62,6 +62,8 @@ def test_the_city_generators_ledger_reconciles_and_its_day_totals_are_its_sums(w
     store = FundingStore(databases["funding"])
     transactions = store.all_transactions()
     assert funding.reconcile(transactions)["reconciled"] is True
+    for line in {funding.line_of(t) for t in transactions} - {None}:
+        assert store.balance(line) == store.summed_balance(line)
     for department in {t["department_id"] for t in transactions}:
         where = {"department_id": department}
         assert store.statement(dict(where), None, None, 10)["totals_fen"] == \

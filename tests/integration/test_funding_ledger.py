@@ -1,6 +1,7 @@
-"""The funding ledger on the real Mongo-wire server: every debit of a budget line takes
-the line's next number, including a capture that posts nothing to the line, so
-concurrent settlements on one line all go through and never overdraw it."""
+"""The funding ledger on the real Mongo-wire server: every transaction that posts to a
+budget line is the next link of the line's chain and carries the line's balance after
+it, so what a line has available is read from its last link, and concurrent holds and
+settlements on one line all get their turn without ever overdrawing it."""
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -9,6 +10,7 @@ import pytest
 
 from services.funding import domain
 from services.funding.store import FundingStore
+from shared import ledger
 from tests.integration.test_statement_totals import START, order
 
 LINE = domain.line_account("housing", "public_infrastructure", 2026)
@@ -18,28 +20,44 @@ LINE = domain.line_account("housing", "public_infrastructure", 2026)
 def store(db_of):
     found = FundingStore(db_of("funding"))
     found.ensure_indexes()
-    found.post(domain.allocate({"allocation_id": "a", "department_id": "housing",
-                                "budget_line": "public_infrastructure", "fiscal_year": 2026,
-                                "amount_fen": 1_000_000, "approved_by": "bureau"},
-                               START - timedelta(days=1)))
+    found.post(allocation("a", 1_000_000))
     return found
 
 
-def hold(store, n):
+def allocation(id, fen):
+    return domain.allocate({"allocation_id": id, "department_id": "housing",
+                            "budget_line": "public_infrastructure", "fiscal_year": 2026,
+                            "amount_fen": fen, "approved_by": "bureau"},
+                           START - timedelta(days=1))
+
+
+def hold(store, n, estimate=30_000):
     held, cause = order(n)
-    return store.post_debit(f"hold:{held['order_id']}", LINE,
-                            lambda available: domain.hold(held, available, START, cause))
+    held["funding"]["estimate_fen"] = estimate
+    return store.post_on_line(f"hold:{held['order_id']}", LINE,
+                              lambda available: domain.hold(held, available, START, cause))
 
 
 def capture(store, n, cost=30_000):
     held, cause = order(n)
-    return store.post_debit(f"capture:{held['order_id']}", LINE,
-                            lambda available: domain.capture(held, cost, 30_000, available,
-                                                             None, START, cause))
+    return store.post_on_line(f"capture:{held['order_id']}", LINE,
+                              lambda available: domain.capture(held, cost, 30_000, available,
+                                                               None, START, cause))
 
 
-def numbers(store):
-    return sorted(t["guard"]["seq"] for t in store.db.transactions.find({"guard.account": LINE}))
+def links(store):
+    return sorted((t["guard"]["seq"], t["guard"]["balance"])
+                  for t in store.db.transactions.find({"guard.account": LINE}))
+
+
+def test_each_posting_to_a_line_is_the_next_link_and_carries_the_balance_after_it(store):
+    hold(store, 1)
+    capture(store, 1, cost=20_000)
+    hold(store, 2)
+    assert store.post(*domain.release(order(2)[0], 30_000, START, None, "returned"))
+    assert links(store) == [(1, 1_000_000), (2, 970_000), (3, 980_000), (4, 950_000),
+                            (5, 980_000)]
+    assert store.balance(LINE) == store.summed_balance(LINE) == 980_000
 
 
 def test_a_capture_that_spends_exactly_its_hold_takes_the_lines_next_number(store):
@@ -47,17 +65,21 @@ def test_a_capture_that_spends_exactly_its_hold_takes_the_lines_next_number(stor
     spent = capture(store, 1)
     assert not any(p["account"] == LINE for p in spent["postings"])
     assert LINE in store.transaction(spent["_id"])["accounts"]
-    assert hold(store, 2)["guard"]["seq"] == 3
-    assert numbers(store) == [1, 2, 3]
+    assert hold(store, 2)["guard"]["seq"] == 4
+    assert [seq for seq, _ in links(store)] == [1, 2, 3, 4]
 
 
-def test_a_number_taken_by_a_debit_recorded_without_the_line_listed_is_not_claimed_again(store):
+def test_a_line_recorded_before_chains_continues_from_the_sum_of_its_postings(store):
     hold(store, 1)
     spent = capture(store, 1)
-    # As a capture was recorded before its accounts listed the line it is numbered on.
+    # As the foundation release left them: no balances on the links, no keys to find
+    # them by, and a capture numbered on the line without listing it.
+    store.db.transactions.update_many({}, {"$unset": {"guard.balance": "", "guard_key": ""}})
     store.db.transactions.update_one({"_id": spent["_id"]}, {"$pull": {"accounts": LINE}})
-    assert hold(store, 2)["guard"]["seq"] == 3
-    assert hold(store, 3)["guard"]["seq"] == 4
+    ledger._chain_ends.clear()  # a service started on that database
+    assert hold(store, 2)["guard"] == {"account": LINE, "seq": 4, "balance": 940_000}
+    assert hold(store, 3)["guard"]["seq"] == 5
+    assert store.balance(LINE) == store.summed_balance(LINE) == 910_000
 
 
 def test_concurrent_settlements_on_one_line_all_go_through_each_with_its_own_number(store):
@@ -66,5 +88,21 @@ def test_concurrent_settlements_on_one_line_all_go_through_each_with_its_own_num
     with ThreadPoolExecutor(8) as pool:
         settled = list(pool.map(lambda n: capture(store, n, cost=30_000 - n), range(8)))
     assert all(settled)
-    assert numbers(store) == list(range(1, 17))
-    assert store.balance(LINE) == 1_000_000 - sum(30_000 - n for n in range(8))
+    assert [seq for seq, _ in links(store)] == list(range(1, 18))
+    assert store.balance(LINE) == store.summed_balance(LINE) \
+        == 1_000_000 - sum(30_000 - n for n in range(8))
+
+
+def test_concurrent_holds_never_overdraw_a_line(store):
+    hold(store, 99, estimate=899_999)  # leaves the line 100,001 fen
+
+    def try_hold(n):
+        try:
+            return bool(hold(store, n))
+        except domain.InsufficientFunds:
+            return False
+
+    with ThreadPoolExecutor(8) as pool:
+        held = list(pool.map(try_hold, range(8)))
+    assert held.count(True) == 3
+    assert store.balance(LINE) == store.summed_balance(LINE) == 10_001

@@ -98,6 +98,17 @@ def test_the_reconciliation_finds_an_order_settled_twice():
     assert twice["orders_not_settled_exactly_once"] == ["P-1/1"] and not twice["reconciled"]
 
 
+def test_the_reconciliation_finds_a_line_whose_last_link_disagrees_with_its_postings():
+    def link(transaction, seq, balance):
+        return {**transaction, "guard": {"account": LINE, "seq": seq, "balance": balance}}
+
+    held, _ = domain.hold(order(), 100_000, NOW, CAUSE)
+    chained = [link(allocation(100_000), 1, 100_000), link(held, 2, 70_000)]
+    assert domain.reconcile(chained)["reconciled"]
+    broken = domain.reconcile([chained[0], link(held, 2, 80_000)])
+    assert broken["lines_whose_last_link_disagrees"] == [LINE] and not broken["reconciled"]
+
+
 def test_the_budget_export_has_the_fiscal_data_package_phases():
     hold, _ = domain.hold(order(), 100_000, NOW, CAUSE)
     capture, _ = domain.capture(order(), 28_000, 30_000, 0, None, NOW, CAUSE)
