@@ -135,7 +135,8 @@ class FundingService(PlatformService):
 
     @http("GET", "/reconciliation", allow=(AUDITOR,))
     def reconciliation(self, request):
-        """The ledger's invariants, proved: every transaction balances, one capture per order."""
+        """The ledger's invariants, proved: every transaction balances, one capture per order,
+        each budget line's last link agrees with its postings."""
         return json_response(domain.reconcile(self.store.all_transactions()))
 
     @http("GET", "/export/budget.csv", allow=(AUDITOR,), media_type="text/csv")
