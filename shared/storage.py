@@ -109,14 +109,15 @@ class AggregateCollection:
             UNRELAYED.add(self.collection, doc["_id"])
         return True
 
-    def put(self, id, decide):
+    def put(self, id, decide, handled=None):
         """Create or change an aggregate through ``decide(current or None) -> Change | None``:
-        what an import or a replace-by-id does."""
+        what an import or a replace-by-id does. ``handled`` is as for ``change``."""
         if self.get(id) is None:
             change = decide(None)
-            if change is None or self.create({"_id": id, **change.set}, change.events):
+            if change is None or self.create({"_id": id, **change.set}, change.events,
+                                             handled):
                 return
-        self.change(id, decide)
+        self.change(id, decide, handled)
 
     def change(self, id, decide, handled=None):
         """Get, act, save: apply ``decide(doc) -> Change | None`` under an optimistic lock.

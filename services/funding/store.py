@@ -142,7 +142,6 @@ class FundingStore(MongoStore):
 
     def add_to_totals(self, transaction):
         department, day = transaction.get("department_id"), transaction["day"]
-        key = f"{department}:{day}"
 
         def add(totals):
             counted = totals or {"transactions": 0, "groups": []}
@@ -152,10 +151,7 @@ class FundingStore(MongoStore):
                 "groups": domain.totals(counted["groups"] + transaction["postings"],
                                         domain.LINE_FILTERS)})
 
-        if self.totals.get(key) is None and self.totals.create(
-                {"_id": key, **add(None).set}, handled=transaction["_id"]):
-            return
-        self.totals.change(key, add, handled=transaction["_id"])
+        self.totals.put(f"{department}:{day}", add, handled=transaction["_id"])
 
     def save_totals(self, department, day, transactions):
         """Write a day's totals as counted from all of its ``transactions``."""
