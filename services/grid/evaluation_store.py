@@ -38,11 +38,13 @@ class EvaluationStore(MongoStore):
         """Keep the facts unless a fold of more events was kept already: two workers may
         fold one petition at once, and the later fold of the log sees every event the
         earlier one did."""
+        not_fuller = {"_id": facts["_id"], "events": {"$lte": facts["events"]}}
         try:
-            self.db.petition_facts.replace_one(
-                {"_id": facts["_id"], "events": {"$lte": facts["events"]}}, facts, upsert=True)
+            self.db.petition_facts.replace_one(not_fuller, facts, upsert=True)
         except DuplicateKeyError:
-            pass  # a fuller fold is already there
+            # Another fold inserted the petition's first facts in between; they may hold
+            # fewer events than these, so try once more, as a replacement only.
+            self.db.petition_facts.replace_one(not_fuller, facts)
 
     def facts_with(self, field, value):
         return list(self.db.petition_facts.find({field: value}))

@@ -63,10 +63,11 @@ def free_port():
 
 class Api:
     """requests against one in-process service: ``api.post("/petitions", json=...)``, with
-    an administrator's token unless the call sends its own Authorization header."""
+    an administrator's token unless the call sends its own Authorization header.
+    ``api.container`` is the service's container, for a test that stops it."""
 
-    def __init__(self, base):
-        self.base = base
+    def __init__(self, base, container=None):
+        self.base, self.container = base, container
 
     def __getattr__(self, method):
         return lambda path, headers=None, **kwargs: requests.request(
@@ -79,8 +80,9 @@ def serve(start_service):
     """Start a service with its HTTP API on a free port; returns an Api for it."""
     def start(service_class, **settings):
         port = free_port()
-        start_service(service_class, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}", **settings)
-        return Api(f"http://127.0.0.1:{port}")
+        container = start_service(service_class, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}",
+                                  **settings)
+        return Api(f"http://127.0.0.1:{port}", container)
 
     return start
 
