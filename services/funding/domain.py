@@ -27,7 +27,7 @@ line retries it. Each transaction's id is its idempotency key (``hold:<order>``,
 duplicated event never moves money twice.
 """
 
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from shared.catalogue import CATALOGUE
 from shared.errors import Conflict, InvalidFields
@@ -368,13 +368,50 @@ def next_day(day):
 
 
 def months_between(start, end):
-    """The months a bounded period touches, "2026-10" and so on."""
-    month, last, found = start[:7], end[:7], []
+    """The months a bounded period touches, "2026-10" and so on (``end`` excluded)."""
+    month, last, found = start[:7], _month_before(end), []
     while month <= last:
         found.append(month)
-        year, number = int(month[:4]), int(month[5:])
-        month = f"{year + number // 12}-{number % 12 + 1:02d}"
+        month = next_month(month)
     return found
+
+
+def _month_before(end):
+    """The month of the last instant before ``end``."""
+    month = end[:7]
+    if end == month_start(month):
+        year, number = int(month[:4]), int(month[5:])
+        return f"{year - (number == 1)}-{(number - 2) % 12 + 1:02d}"
+    return month
+
+
+def next_month(month):
+    year, number = int(month[:4]), int(month[5:])
+    return f"{year + number // 12}-{number % 12 + 1:02d}"
+
+
+def month_start(month):
+    return f"{month}-01T00:00:00+00:00"
+
+
+def covers_month(start, end, month):
+    return start <= month_start(month) and month_start(next_month(month)) <= end
+
+
+# How far the pods' clocks may disagree. A month's totals are rolled up only this long
+# after it ends, and a posting added to a day this close to its month's end, or later
+# (a redelivery), tells the roll-up it is out of date.
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+def may_roll_up(month, at):
+    """Whether the month is over for every pod at ``at`` (a UTC datetime)."""
+    return at >= datetime.fromisoformat(month_start(next_month(month))) + CLOCK_SKEW
+
+
+def may_be_rolled_up(month, at):
+    """Whether some pod may have rolled up the month already at ``at``."""
+    return at >= datetime.fromisoformat(month_start(next_month(month))) - CLOCK_SKEW
 
 
 def statement_lines(transactions, where, start, end, after, limit):

@@ -1,6 +1,6 @@
 """The funding service's database: the ledger, the orders waiting on money (blocked
 by a short budget line, or for an approval of a cost above the hold), and the totals
-per department and day that statements are summed from.
+per department and day that statements are summed from, and their sums per month.
 
 Every transaction that posts to a budget line is the next link of that line's chain
 (``shared/ledger.py``): it carries the line's balance after it, so what a line has
@@ -17,10 +17,12 @@ import base64
 import json
 
 from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
 
 from services.funding import domain
 from shared.domain import Change
 from shared.errors import InvalidFields
+from shared.events import now
 from shared.ledger import (
     ACCOUNTS_INDEX,
     GUARD_INDEX,
@@ -37,6 +39,11 @@ HIDDEN = {"outbox": 0, "handled": 0, "version": 0, "outbox_pending": 0}
 # A statement page reads at most this many days of transactions for its lines, so a
 # filter that matches little still answers promptly (its page is short, with a cursor).
 DAYS_PER_PAGE = 7
+
+
+def month_key(department, month):
+    """A month's rolled-up totals, of one department or (``*``) of all."""
+    return f"{department or '*'}:{month}"
 
 
 class _Posted(Exception):
@@ -152,6 +159,7 @@ class FundingStore(MongoStore):
                                         domain.LINE_FILTERS)})
 
         self.totals.put(f"{department}:{day}", add, handled=transaction["_id"])
+        self._month_changed(department, day)
 
     def save_totals(self, department, day, transactions):
         """Write a day's totals as counted from all of its ``transactions``."""
@@ -162,6 +170,7 @@ class FundingStore(MongoStore):
                                     domain.LINE_FILTERS),
             "handled": [t["_id"] for t in transactions], "version": 1, "outbox": [],
             "outbox_pending": False}, upsert=True)
+        self._month_changed(department, day)
 
     def statement(self, where, start, end, limit, cursor=None):
         """The totals by phase of the postings matching ``where`` (department, line, year,
@@ -169,8 +178,9 @@ class FundingStore(MongoStore):
         times, either open), and one page of its lines.
 
         A department's or a line's statement is summed from the day totals (a month is
-        one indexed equality on department and month); a place's from the place's own
-        transactions (an indexed equality on the grid or community, a few per day)."""
+        one indexed equality on department and month, and a month the period covers
+        whole, once it is over, one document of its roll-up); a place's from the place's
+        own transactions (an indexed equality on the grid or community, a few per day)."""
         scope = {"department_id": where["department_id"]} if "department_id" in where else {}
         place = {key: where[key] for key in domain.PLACE_FILTERS if key in where}
         if place:
@@ -184,15 +194,12 @@ class FundingStore(MongoStore):
                     "lines": [line for _, line in lines],
                     "next": encode_cursor(lines[-1][0]) if more else None}
         whole, partial = domain.days_of(start, end)
-        if start and end:
-            docs = [doc for month in domain.months_between(start, end)
-                    for doc in self.db.day_totals.find({**scope, "month": month},
-                                                       {"day": 1, "groups": 1})]
-        else:
-            docs = list(self.db.day_totals.find(scope, {"day": 1, "groups": 1}))
-        days = sorted({doc["day"] for doc in docs if whole(doc["day"]) or doc["day"] in partial})
+        sums = self._sums(scope, start, end)
+        days = sorted({day for sum_ in sums for day in sum_["days"]
+                       if whole(day) or day in partial})
         totals = domain.phase_totals(
-            [g for doc in docs if whole(doc["day"]) for g in doc["groups"]], where)
+            [g for sum_ in sums if all(whole(day) for day in sum_["days"])
+             for g in sum_["groups"]], where)
         for day in partial:
             if day in days:
                 totals = domain.add_totals(totals, domain.statement(
@@ -200,6 +207,53 @@ class FundingStore(MongoStore):
         lines, after = self._lines(scope, where, start, end, days, limit, cursor)
         return {"where": where, "from": start, "to": end, "totals_fen": totals,
                 "lines": lines, "next": after}
+
+    def _sums(self, scope, start, end):
+        """The totals of the period's days, each as the days it sums and their groups: a
+        day's totals, or a whole month's, rolled up once the month is over."""
+        if not (start and end):
+            months = [None]
+        else:
+            months = domain.months_between(start, end)
+        sums = []
+        for month in months:
+            if month and domain.covers_month(start, end, month) and domain.may_roll_up(
+                    month, now()):
+                sums.append(self._month_totals(scope, month))
+            else:
+                sums += [{"days": [doc["day"]], "groups": doc["groups"]}
+                         for doc in self.db.day_totals.find(
+                             {**scope, **({"month": month} if month else {})},
+                             {"day": 1, "groups": 1})]
+        return sums
+
+    def _month_totals(self, scope, month):
+        """A month's day totals summed into one document, kept until a late posting (a
+        redelivery) changes one of its days. The roll-up is kept only if no such change
+        was announced since it was read (``changes``): a change it missed announces
+        itself after its day is written."""
+        key = month_key(scope.get("department_id"), month)
+        kept = self.db.month_totals.find_one({"_id": key}) or {"changes": 0}
+        if "groups" in kept:
+            return kept
+        docs = list(self.db.day_totals.find({**scope, "month": month}, {"day": 1, "groups": 1}))
+        rolled = {"days": sorted({doc["day"] for doc in docs}), "changes": kept["changes"],
+                  "groups": domain.totals([g for doc in docs for g in doc["groups"]],
+                                          domain.LINE_FILTERS)}
+        try:
+            self.db.month_totals.replace_one({"_id": key, "changes": kept["changes"]}, rolled,
+                                             upsert=True)
+        except DuplicateKeyError:
+            pass  # a day changed meanwhile: this answer stands, the next one rolls up again
+        return rolled
+
+    def _month_changed(self, department, day):
+        """Announce a change to a day whose month may already be rolled up."""
+        if domain.may_be_rolled_up(day[:7], now()):
+            for key in (month_key(department, day[:7]), month_key(None, day[:7])):
+                self.db.month_totals.update_one(
+                    {"_id": key}, {"$inc": {"changes": 1}, "$unset": {"days": "", "groups": ""}},
+                    upsert=True)
 
     def _lines(self, scope, where, start, end, days, limit, cursor):
         after = decode_cursor(cursor) if cursor else ("", "", -1)

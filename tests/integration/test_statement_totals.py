@@ -66,7 +66,9 @@ def everything(store, where, start=None, end=None):
 WHERES = [{"department_id": "housing"}, {"department_id": "sanitation", "phase": "executed"},
           {"department_id": "housing", "account": "centre-c1"}, {"community_id": "c0"},
           {"department_id": "housing", "grid_id": "g1"}, {"budget_line": "public_infrastructure"}]
-PERIODS = [(None, None), ("2026-10-01T00:00:00+00:00", "2026-10-03T00:00:00+00:00"),
+OCTOBER = ("2026-10-01T00:00:00+00:00", "2026-11-01T00:00:00+00:00")
+PERIODS = [(None, None), ("2026-10-01T00:00:00+00:00", "2026-10-03T00:00:00+00:00"), OCTOBER,
+           ("2026-09-01T00:00:00+00:00", "2026-11-01T00:00:00+00:00"),
            ("2026-10-01T05:00:00+00:00", "2026-10-02T20:30:00+00:00"),
            ("2026-10-02T03:00:00+00:00", None), (None, "2026-10-02T00:00:00+00:00")]
 
@@ -91,6 +93,32 @@ def test_a_reposted_transaction_does_not_count_twice_in_the_totals(store):
     assert store.post_on_line("hold:P-0/1", line,
                             lambda available: domain.hold(again, available, START, cause)) is None
     assert store.statement({"department_id": "housing"}, None, None, limit=1000) == before
+
+
+def test_a_month_that_is_over_is_summed_into_one_document_and_read_from_it(store, db_of):
+    post_history(store)
+    for where, key in (({"department_id": "housing"}, "housing:2026-10"),
+                       ({"budget_line": "public_infrastructure"}, "*:2026-10")):
+        for _ in range(2):  # rolling up, then reading the roll-up
+            found = store.statement(dict(where), *OCTOBER, limit=1000)
+            assert found["totals_fen"] == everything(store, where, *OCTOBER)["totals_fen"]
+        rolled = db_of("funding").month_totals.find_one({"_id": key})
+        assert rolled["days"] == sorted({t["day"] for t in store.all_transactions()
+                                         if t["day"] >= "2026-10" and where.items() <= t.items()})
+
+
+def test_a_late_posting_to_a_month_already_rolled_up_is_counted(store):
+    post_history(store, count=4)
+    line = domain.line_account("housing", "public_infrastructure", 2026)
+    wheres = ({"department_id": "housing", "account": line}, {"account": line})
+    before = [store.statement(dict(where), *OCTOBER, limit=1000)["totals_fen"]
+              for where in wheres]
+    held, cause = order(10)
+    store.post_on_line("hold:P-10/1", line, lambda available: domain.hold(
+        held, available, START + timedelta(days=20), cause))
+    for where, earlier in zip(wheres, before, strict=True):
+        found = store.statement(dict(where), *OCTOBER, limit=1000)["totals_fen"]
+        assert found == everything(store, where, *OCTOBER)["totals_fen"] != earlier
 
 
 class Crash(Exception):

@@ -156,3 +156,23 @@ def test_no_history_overdraws_a_line_or_unbalances_the_ledger(budget, orders):
     open_holds = sum(domain.held_amount(t) for t in ledger
                      if t["kind"] == "hold" and t["order_id"] not in closed)
     assert totals.get(HELD, 0) == open_holds  # what is held is exactly the open orders' holds
+
+
+def test_a_period_ending_at_midnight_on_the_first_does_not_touch_the_next_month():
+    assert domain.months_between("2026-09-15T00:00:00+00:00", "2026-11-01T00:00:00+00:00") \
+        == ["2026-09", "2026-10"]
+    assert domain.months_between("2025-12-01T00:00:00+00:00", "2026-01-01T00:00:00+00:00") \
+        == ["2025-12"]
+    assert domain.months_between("2026-10-01T00:00:00+00:00", "2026-11-01T00:00:01+00:00") \
+        == ["2026-10", "2026-11"]
+
+
+def test_a_month_is_rolled_up_only_once_it_is_over_by_every_pods_clock():
+    end = datetime(2026, 11, 1, tzinfo=UTC)
+    assert not domain.may_roll_up("2026-10", end)
+    assert domain.may_roll_up("2026-10", end + domain.CLOCK_SKEW)
+    assert domain.may_be_rolled_up("2026-10", end - domain.CLOCK_SKEW)
+    assert not domain.may_be_rolled_up("2026-10", end - 2 * domain.CLOCK_SKEW)
+    assert domain.covers_month("2026-09-30T16:00:00+00:00", "2026-11-01T00:00:00+00:00", "2026-10")
+    assert not domain.covers_month("2026-10-01T00:00:00+00:00", "2026-10-31T16:00:00+00:00",
+                                   "2026-10")
