@@ -31,6 +31,12 @@ FUNDING = {"budget_line": "public_infrastructure", "centre_id": "centre-hexi",
 
 
 def publish_history(broker, history):
+    """Publish the history with the dispatcher left out: its rounds after a reopening
+    are the history's own dispatches, and the dispatcher would add one more for each
+    reopening, which the hand counts do not have."""
+    queue = consumer_queue("petition", "petition.reopened.v1", "grid", "redispatch")
+    with broker.connection.channel() as channel:
+        queue(channel).unbind_from(queue.exchange, routing_key=queue.routing_key)
     for e in history.events:
         data = {**REQUIRED.get(e["type"], {}), **e["data"]}
         if "funding" in data:
@@ -43,18 +49,9 @@ def publish_history(broker, history):
         broker.publish_event({**event, "id": e["id"], "time": e["time"]})
 
 
-def keep_the_dispatcher_out(broker):
-    """The history's rounds after a reopening are its own dispatches; the dispatcher would
-    add one more for each reopening, which the hand counts do not have."""
-    queue = consumer_queue("petition", "petition.reopened.v1", "grid", "redispatch")
-    with broker.connection.channel() as channel:
-        queue(channel).unbind_from(queue.exchange, routing_key=queue.routing_key)
-
-
 def test_the_figures_are_folded_from_events_and_rebuilt_from_scratch_identically(
         grid, broker, db_of):  # noqa: F811
     api = grid()
-    keep_the_dispatcher_out(broker)
     history = known_history()
     publish_history(broker, history)
     logged = db_of("grid").evaluation_events
