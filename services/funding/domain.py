@@ -91,12 +91,18 @@ def _transaction(key, kind, postings, funding, now, **fields):
     return {"_id": key, "kind": kind, "postings": postings, "currency": CURRENCY,
             "department_id": funding["department_id"], "budget_line": funding["budget_line"],
             "fiscal_year": funding["fiscal_year"], "recorded_at": at, "day": day_of(at),
+            "hour": hour_of(at),
             **fields}
 
 
 def day_of(recorded_at):
     """The UTC day of a transaction: with its department, what its totals are kept by."""
     return recorded_at[:10]
+
+
+def hour_of(recorded_at):
+    """The UTC hour of a transaction ("2026-10-01T09"): a busy day's lines are read by it."""
+    return recorded_at[:13]
 
 
 # The phase of each kind of transaction the foundation release recorded.
@@ -361,6 +367,10 @@ def days_of(start, end):
                 and (not end or midnight(next_day(day)) <= end))
 
     return whole, sorted(partial)
+
+
+def hours_of(day):
+    return [f"{day}T{hour:02d}" for hour in range(24)]
 
 
 def next_day(day):

@@ -36,6 +36,7 @@ from shared.ledger import (
 from shared.storage import AggregateCollection, MongoStore
 
 HIDDEN = {"outbox": 0, "handled": 0, "version": 0, "outbox_pending": 0}
+TOTALS = {"day": 1, "groups": 1, "transactions": 1}
 # A statement page reads at most this many days of transactions for its lines, so a
 # filter that matches little still answers promptly (its page is short, with a cursor).
 DAYS_PER_PAGE = 7
@@ -67,6 +68,7 @@ class FundingStore(MongoStore):
                       "day"):
             self.db.transactions.create_index([(field, ASCENDING)])
         self.db.transactions.create_index([("department_id", ASCENDING), ("day", ASCENDING)])
+        self.db.transactions.create_index([("department_id", ASCENDING), ("hour", ASCENDING)])
         self.db.waiting_orders.create_index([("state", ASCENDING), ("department_id", ASCENDING)])
         self.db.day_totals.create_index([("department_id", ASCENDING), ("month", ASCENDING)])
         self.db.day_totals.create_index([("month", ASCENDING)])
@@ -89,8 +91,11 @@ class FundingStore(MongoStore):
         """Transactions recorded before statements were summed from day totals get their
         ``day``, after their days' totals are written; totals recorded before they
         listed their transactions are counted again, listing them. A crash in between
-        leaves them to be found and totalled again at the next start."""
-        undated = list(self.db.transactions.find({"day": {"$exists": False}}, HIDDEN))
+        leaves them to be found and totalled again at the next start. Transactions
+        recorded before busy days were read by the hour get their ``hour``."""
+        unhoured = list(self.db.transactions.find({"$or": [
+            {"day": {"$exists": False}}, {"hour": {"$exists": False}}]}, HIDDEN))
+        undated = [doc for doc in unhoured if "day" not in doc]
         days = {(doc["department_id"], doc["day"]) for doc in self.db.day_totals.find(
             {"handled": {"$exists": False}}, {"department_id": 1, "day": 1})}
         for doc in undated:
@@ -102,8 +107,10 @@ class FundingStore(MongoStore):
                                            {"postings": 1}),
                 *(doc for doc in undated
                   if (doc.get("department_id"), doc["day"]) == (department, day))])
-        for doc in undated:
-            self.db.transactions.update_one({"_id": doc["_id"]}, {"$set": {"day": doc["day"]}})
+        for doc in unhoured:
+            self.db.transactions.update_one({"_id": doc["_id"]}, {"$set": {
+                "day": domain.day_of(doc["recorded_at"]),
+                "hour": domain.hour_of(doc["recorded_at"])}})
         for doc in self.db.transactions.find({"kind": "reversal"}, HIDDEN):
             if "grid_id" not in doc:
                 original = self.transaction(doc["reverses"]) or {}
@@ -195,8 +202,11 @@ class FundingStore(MongoStore):
                     "next": encode_cursor(lines[-1][0]) if more else None}
         whole, partial = domain.days_of(start, end)
         sums = self._sums(scope, start, end)
-        days = sorted({day for sum_ in sums for day in sum_["days"]
-                       if whole(day) or day in partial})
+        days = {}  # the period's days with postings, and how many transactions each has
+        for sum_ in sums:
+            for day, count in sum_["days"].items():
+                if whole(day) or day in partial:
+                    days[day] = days.get(day, 0) + count
         totals = domain.phase_totals(
             [g for sum_ in sums if all(whole(day) for day in sum_["days"])
              for g in sum_["groups"]], where)
@@ -209,8 +219,9 @@ class FundingStore(MongoStore):
                 "lines": lines, "next": after}
 
     def _sums(self, scope, start, end):
-        """The totals of the period's days, each as the days it sums and their groups: a
-        day's totals, or a whole month's, rolled up once the month is over."""
+        """The totals of the period's days, each as the days it sums (with how many
+        transactions each has) and their groups: a day's totals, or a whole month's,
+        rolled up once the month is over."""
         if not (start and end):
             months = [None]
         else:
@@ -221,10 +232,9 @@ class FundingStore(MongoStore):
                     month, now()):
                 sums.append(self._month_totals(scope, month))
             else:
-                sums += [{"days": [doc["day"]], "groups": doc["groups"]}
+                sums += [{"days": {doc["day"]: doc["transactions"]}, "groups": doc["groups"]}
                          for doc in self.db.day_totals.find(
-                             {**scope, **({"month": month} if month else {})},
-                             {"day": 1, "groups": 1})]
+                             {**scope, **({"month": month} if month else {})}, TOTALS)]
         return sums
 
     def _month_totals(self, scope, month):
@@ -236,8 +246,11 @@ class FundingStore(MongoStore):
         kept = self.db.month_totals.find_one({"_id": key}) or {"changes": 0}
         if "groups" in kept:
             return kept
-        docs = list(self.db.day_totals.find({**scope, "month": month}, {"day": 1, "groups": 1}))
-        rolled = {"days": sorted({doc["day"] for doc in docs}), "changes": kept["changes"],
+        docs = list(self.db.day_totals.find({**scope, "month": month}, TOTALS))
+        days = {}
+        for doc in docs:
+            days[doc["day"]] = days.get(doc["day"], 0) + doc["transactions"]
+        rolled = {"days": days, "changes": kept["changes"],
                   "groups": domain.totals([g for doc in docs for g in doc["groups"]],
                                           domain.LINE_FILTERS)}
         try:
@@ -256,15 +269,22 @@ class FundingStore(MongoStore):
                     upsert=True)
 
     def _lines(self, scope, where, start, end, days, limit, cursor):
+        """A page of lines, read a day at a time; a day with more transactions than the
+        page has lines, an hour at a time, until the page is full (FerretDB decodes
+        every document a query matches, and sorts in Go)."""
         after = decode_cursor(cursor) if cursor else ("", "", -1)
         lines = []
-        for read, day in enumerate(d for d in days if d >= after[0][:10]):
+        for read, day in enumerate(d for d in sorted(days) if d >= after[0][:10]):
             if read == DAYS_PER_PAGE:
                 return [line for _, line in lines], encode_cursor((day, "", -1))
-            lines += domain.statement_lines(self._day_of_scope(scope, day), where, start, end,
-                                            after, limit - len(lines))
-            if len(lines) == limit:
-                return [line for _, line in lines], encode_cursor(lines[-1][0])
+            buckets = ([{"day": day}] if days[day] <= limit else
+                       [{"hour": hour} for hour in domain.hours_of(day) if hour >= after[0][:13]])
+            for bucket in buckets:
+                lines += domain.statement_lines(
+                    list(self.db.transactions.find({**scope, **bucket}, HIDDEN)), where, start,
+                    end, after, limit - len(lines))
+                if len(lines) == limit:
+                    return [line for _, line in lines], encode_cursor(lines[-1][0])
         return [line for _, line in lines], None
 
     def _day_of_scope(self, scope, day):

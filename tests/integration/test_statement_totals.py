@@ -2,6 +2,7 @@
 day, to which each posting is added once, and their lines come a page at a time.
 Each rule is checked against the plain sum over every posting (domain.statement)."""
 
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -103,8 +104,8 @@ def test_a_month_that_is_over_is_summed_into_one_document_and_read_from_it(store
             found = store.statement(dict(where), *OCTOBER, limit=1000)
             assert found["totals_fen"] == everything(store, where, *OCTOBER)["totals_fen"]
         rolled = db_of("funding").month_totals.find_one({"_id": key})
-        assert rolled["days"] == sorted({t["day"] for t in store.all_transactions()
-                                         if t["day"] >= "2026-10" and where.items() <= t.items()})
+        assert rolled["days"] == Counter(t["day"] for t in store.all_transactions()
+                                         if t["day"] >= "2026-10" and where.items() <= t.items())
 
 
 def test_a_late_posting_to_a_month_already_rolled_up_is_counted(store):
@@ -160,13 +161,16 @@ def test_postings_racing_on_one_day_are_each_counted_once(store):
         == everything(store, {"department_id": "housing"})["totals_fen"]
 
 
-def test_statement_lines_come_a_page_at_a_time_in_the_order_recorded(store):
+# A day with more transactions than a page has lines is read an hour at a time.
+@pytest.mark.parametrize("limit", [1, 3, 50])
+@pytest.mark.parametrize("where", [{"department_id": "housing"},
+                                   {"budget_line": "public_infrastructure", "phase": "committed"}])
+def test_statement_lines_come_a_page_at_a_time_in_the_order_recorded(store, where, limit):
     post_history(store)
-    where = {"department_id": "housing"}
     pages, cursor = [], None
     while True:
-        page = store.statement(dict(where), None, None, limit=3, cursor=cursor)
-        assert len(page["lines"]) <= 3
+        page = store.statement(dict(where), None, None, limit=limit, cursor=cursor)
+        assert len(page["lines"]) <= limit
         pages += page["lines"]
         if not (cursor := page["next"]):
             break
@@ -177,7 +181,7 @@ def test_transactions_recorded_before_day_totals_are_totalled_at_start(store, db
     post_history(store, count=6)
     expected = everything(store, {"department_id": "housing"})["totals_fen"]
     db = db_of("funding")
-    db.transactions.update_many({}, {"$unset": {"day": ""}})
+    db.transactions.update_many({}, {"$unset": {"day": "", "hour": ""}})
     db.day_totals.delete_many({})
     store.upgrade()
     store.upgrade()
@@ -187,6 +191,18 @@ def test_transactions_recorded_before_day_totals_are_totalled_at_start(store, db
     assert store.statement({"department_id": "housing", "grid_id": "g1"}, None, None,
                            1000)["totals_fen"] \
         == everything(store, {"department_id": "housing", "grid_id": "g1"})["totals_fen"]
+
+
+def test_transactions_recorded_before_busy_days_were_read_by_the_hour_get_their_hour_at_start(
+        store, db_of):
+    post_history(store)
+    where = {"department_id": "housing"}
+    db = db_of("funding")
+    db.transactions.update_many({}, {"$unset": {"hour": ""}})
+    store.upgrade()
+    assert db.transactions.count_documents({"hour": {"$exists": False}}) == 0
+    first = store.statement(dict(where), None, None, limit=2)
+    assert first["lines"] == everything(store, where)["lines"][:2]
 
 
 def test_totals_recorded_before_they_listed_their_transactions_are_counted_again_at_start(
