@@ -423,7 +423,8 @@ class Ledger:
             {"_id": transaction["_id"], "postings": transaction["postings"]})
 
     def close(self, database):
-        """The day totals, by the store itself (after every transaction is written)."""
+        """The day totals and each past month's roll-up, by the store itself (after every
+        transaction is written)."""
         self.writer.flush("funding", "transactions")
         store = FundingStore(database)
         started = time.monotonic()
@@ -431,6 +432,10 @@ class Ledger:
             store.save_totals(department, day, transactions)
             if done % 500 == 0 or done == len(self.days):
                 progress("day totals", done, len(self.days), started)
+        # Each month of the history was rolled up when it ended.
+        for month in sorted({day[:7] for _, day in self.days}):
+            if funding.may_roll_up(month, datetime.now(UTC)):
+                store.roll_up(month)
 
 
 class Life:

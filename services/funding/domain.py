@@ -389,10 +389,12 @@ def months_between(start, end):
 def _month_before(end):
     """The month of the last instant before ``end``."""
     month = end[:7]
-    if end == month_start(month):
-        year, number = int(month[:4]), int(month[5:])
-        return f"{year - (number == 1)}-{(number - 2) % 12 + 1:02d}"
-    return month
+    return month_before(month) if end == month_start(month) else month
+
+
+def month_before(month):
+    year, number = int(month[:4]), int(month[5:])
+    return f"{year - (number == 1)}-{(number - 2) % 12 + 1:02d}"
 
 
 def next_month(month):
@@ -417,6 +419,12 @@ CLOCK_SKEW = timedelta(minutes=10)
 def may_roll_up(month, at):
     """Whether the month is over for every pod at ``at`` (a UTC datetime)."""
     return at >= datetime.fromisoformat(month_start(next_month(month))) + CLOCK_SKEW
+
+
+def month_to_roll_up(at):
+    """The month that ended last, once it is over for every pod at ``at``; else None."""
+    month = month_before(at.astimezone(UTC).isoformat()[:7])
+    return month if may_roll_up(month, at) else None
 
 
 def may_be_rolled_up(month, at):

@@ -185,6 +185,14 @@ class FundingService(PlatformService):
         """Refresh what each budget line has on hold, for the dashboards."""
         metrics.refresh(self.store.held_balances())
 
+    @every("FUNDING_ROLL_UP_SECONDS", 3600)
+    def roll_up_month(self):
+        """Roll up the month that ended, so that no first statement of it waits for its
+        thirty days of totals."""
+        month = domain.month_to_roll_up(now())
+        if month:
+            self.store.roll_up(month)
+
     # Helpers
 
     def _check_department(self, department_id):

@@ -260,6 +260,14 @@ class FundingStore(MongoStore):
             pass  # a day changed meanwhile: this answer stands, the next one rolls up again
         return rolled
 
+    def roll_up(self, month):
+        """Roll up a month that is over, for each department that posted in it and for
+        all, unless rolled up already."""
+        departments = {doc["department_id"] for doc in self.db.day_totals.find(
+            {"month": month}, {"department_id": 1})} - {None}
+        for scope in [*({"department_id": d} for d in sorted(departments)), {}]:
+            self._month_totals(scope, month)
+
     def _month_changed(self, department, day):
         """Announce a change to a day whose month may already be rolled up."""
         if domain.may_be_rolled_up(day[:7], now()):

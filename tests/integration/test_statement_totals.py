@@ -108,6 +108,16 @@ def test_a_month_that_is_over_is_summed_into_one_document_and_read_from_it(store
                                          if t["day"] >= "2026-10" and where.items() <= t.items())
 
 
+def test_a_month_that_ended_is_rolled_up_for_each_department_and_for_all(store, db_of):
+    post_history(store)
+    store.roll_up("2026-10")
+    rolled = {doc["_id"]: doc for doc in db_of("funding").month_totals.find()}
+    assert {key for key, doc in rolled.items() if "groups" in doc} \
+        == {"housing:2026-10", "sanitation:2026-10", "*:2026-10"}
+    assert domain.phase_totals(rolled["*:2026-10"]["groups"], {}) \
+        == everything(store, {}, *OCTOBER)["totals_fen"]
+
+
 def test_a_late_posting_to_a_month_already_rolled_up_is_counted(store):
     post_history(store, count=4)
     line = domain.line_account("housing", "public_infrastructure", 2026)

@@ -176,3 +176,9 @@ def test_a_month_is_rolled_up_only_once_it_is_over_by_every_pods_clock():
     assert domain.covers_month("2026-09-30T16:00:00+00:00", "2026-11-01T00:00:00+00:00", "2026-10")
     assert not domain.covers_month("2026-10-01T00:00:00+00:00", "2026-10-31T16:00:00+00:00",
                                    "2026-10")
+
+
+def test_the_month_to_roll_up_is_the_one_that_ended_once_every_pods_clock_has_passed_it():
+    assert domain.month_to_roll_up(datetime(2026, 12, 3, tzinfo=UTC)) == "2026-11"
+    assert domain.month_to_roll_up(datetime(2027, 1, 1, 0, 20, tzinfo=UTC)) == "2026-12"
+    assert domain.month_to_roll_up(datetime(2026, 12, 1, 0, 5, tzinfo=UTC)) is None
