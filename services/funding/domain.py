@@ -416,9 +416,13 @@ def covers_month(start, end, month):
 CLOCK_SKEW = timedelta(minutes=10)
 
 
+def _month_end(month):
+    return datetime.fromisoformat(month_start(next_month(month)))
+
+
 def may_roll_up(month, at):
     """Whether the month is over for every pod at ``at`` (a UTC datetime)."""
-    return at >= datetime.fromisoformat(month_start(next_month(month))) + CLOCK_SKEW
+    return at >= _month_end(month) + CLOCK_SKEW
 
 
 def month_to_roll_up(at):
@@ -429,7 +433,7 @@ def month_to_roll_up(at):
 
 def may_be_rolled_up(month, at):
     """Whether some pod may have rolled up the month already at ``at``."""
-    return at >= datetime.fromisoformat(month_start(next_month(month))) - CLOCK_SKEW
+    return at >= _month_end(month) - CLOCK_SKEW
 
 
 def statement_lines(transactions, where, start, end, after, limit):

@@ -213,7 +213,7 @@ class FundingStore(MongoStore):
         for day in partial:
             if day in days:
                 totals = domain.add_totals(totals, domain.statement(
-                    self._day_of_scope(scope, day), where, start, end)["totals_fen"])
+                    self._transactions_in(scope, {"day": day}), where, start, end)["totals_fen"])
         lines, after = self._lines(scope, where, start, end, days, limit, cursor)
         return {"where": where, "from": start, "to": end, "totals_fen": totals,
                 "lines": lines, "next": after}
@@ -288,15 +288,15 @@ class FundingStore(MongoStore):
             buckets = ([{"day": day}] if days[day] <= limit else
                        [{"hour": hour} for hour in domain.hours_of(day) if hour >= after[0][:13]])
             for bucket in buckets:
-                lines += domain.statement_lines(
-                    list(self.db.transactions.find({**scope, **bucket}, HIDDEN)), where, start,
-                    end, after, limit - len(lines))
+                lines += domain.statement_lines(self._transactions_in(scope, bucket), where,
+                                                start, end, after, limit - len(lines))
                 if len(lines) == limit:
                     return [line for _, line in lines], encode_cursor(lines[-1][0])
         return [line for _, line in lines], None
 
-    def _day_of_scope(self, scope, day):
-        return list(self.db.transactions.find({**scope, "day": day}, HIDDEN))
+    def _transactions_in(self, scope, bucket):
+        """A department's (or every department's) transactions of a day or an hour."""
+        return list(self.db.transactions.find({**scope, **bucket}, HIDDEN))
 
     # Orders waiting on money
 
