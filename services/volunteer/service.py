@@ -279,7 +279,9 @@ class VolunteerService(PlatformService):
         unit = query["unit"]
         account = bank.member_account(self._volunteer(volunteer_id)["_id"])
         lines = bank.statement(self.ledger.postings(account, unit))
-        balance = self.ledger.balance(account, unit)
+        # The balance is the statement's own closing balance: a second read could see a
+        # posting made after the lines were read.
+        balance = lines[-1]["balance"] if lines else 0
         # Hours are kept in whole minutes, so they always sum exactly.
         shown = {"balance_minutes": balance, "balance_hours": bank.hours(balance)} \
             if unit == bank.HOURS else {"balance_points": balance}
