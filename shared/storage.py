@@ -11,6 +11,7 @@ process dies between any two lines.
 """
 
 from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 
 from nameko.extensions import DependencyProvider
 from pymongo import ASCENDING, MongoClient
@@ -52,7 +53,14 @@ def database(container):
 
 
 class MongoStore:
-    """Base of each service's store: it owns its collections and their indexes."""
+    """Base of each service's store: it owns its collections and their indexes.
+
+    ``SHAPE`` numbers the shape of the documents this release writes: a release that
+    adds to ``upgrade`` raises it, so that the upgrade runs at the starts that follow
+    (``upgrade_once`` says how many).
+    """
+
+    SHAPE = 1
 
     def __init__(self, db):
         self.db = db
@@ -68,6 +76,36 @@ class MongoStore:
         self.db.command("ping")
 
 
+# Longer than a rolling update takes to retire the last pod of the release before.
+UPGRADES_SETTLE_AFTER = timedelta(hours=1)
+
+
+def upgrade_once(store, at=None):
+    """Run ``store.upgrade()`` at a start only while its shape is new; True if it ran.
+
+    Each upgrade reads whole collections (FerretDB cannot push ``$exists`` down to an
+    index), which at a city's size takes minutes: more than a pod may take to start.
+    So the shape upgraded to is recorded in the store's database (``shapes``), and
+    once it has settled, later starts skip the upgrade. It settles at the first start
+    an hour or more after the first upgrade to it, which runs the upgrade once more
+    for the documents that pods of the release before wrote while the update rolled
+    out. A start of an older release (a rollback) leaves the newer shape alone.
+    """
+    at = at or datetime.now(UTC)
+    shapes, key = store.db.shapes, type(store).__name__
+    recorded = shapes.find_one({"_id": key}) or {"shape": 0}
+    if recorded["shape"] > store.SHAPE or (recorded["shape"] == store.SHAPE
+                                           and recorded["settled"]):
+        return False
+    store.upgrade()
+    if recorded["shape"] < store.SHAPE:
+        shapes.replace_one({"_id": key}, {"shape": store.SHAPE, "since": at.isoformat(),
+                                          "settled": False}, upsert=True)
+    elif at - datetime.fromisoformat(recorded["since"]) >= UPGRADES_SETTLE_AFTER:
+        shapes.update_one({"_id": key}, {"$set": {"settled": True}})
+    return True
+
+
 class Storage(DependencyProvider):
     """Hands each worker the service's store, bound to the service's own database."""
 
@@ -77,7 +115,7 @@ class Storage(DependencyProvider):
     def setup(self):
         self.store = self.store_class(database(self.container))
         self.store.ensure_indexes()
-        self.store.upgrade()
+        upgrade_once(self.store)
 
     def get_dependency(self, worker_ctx):
         return self.store
