@@ -13,6 +13,7 @@ process dies between any two lines.
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
+import eventlet
 from nameko.extensions import DependencyProvider
 from pymongo import ASCENDING, MongoClient
 from pymongo.errors import DuplicateKeyError
@@ -56,8 +57,8 @@ class MongoStore:
     """Base of each service's store: it owns its collections and their indexes.
 
     ``SHAPE`` numbers the shape of the documents this release writes: a release that
-    adds to ``upgrade`` raises it, so that the upgrade runs at the starts that follow
-    (``upgrade_once`` says how many).
+    adds to ``upgrade`` raises it, so that the upgrade runs at the next start
+    (``upgrade_at_start``) and once more an hour later (``settle_upgrade``).
     """
 
     SHAPE = 1
@@ -80,30 +81,42 @@ class MongoStore:
 UPGRADES_SETTLE_AFTER = timedelta(hours=1)
 
 
-def upgrade_once(store, at=None):
-    """Run ``store.upgrade()`` at a start only while its shape is new; True if it ran.
+def upgrade_at_start(store, at=None):
+    """Run ``store.upgrade()`` if the store's database holds an older shape; True if it ran.
 
     Each upgrade reads whole collections (FerretDB cannot push ``$exists`` down to an
-    index), which at a city's size takes minutes: more than a pod may take to start.
-    So the shape upgraded to is recorded in the store's database (``shapes``), and
-    once it has settled, later starts skip the upgrade. It settles at the first start
-    an hour or more after the first upgrade to it, which runs the upgrade once more
-    for the documents that pods of the release before wrote while the update rolled
-    out. A start of an older release (a rollback) leaves the newer shape alone.
+    index), which at a city's size takes minutes, so it runs at the first start of the
+    release that raises ``SHAPE``, which is recorded in the store's database
+    (``shapes``), and not at every start. A start of an older release (a rollback)
+    leaves the newer shape alone.
     """
     at = at or datetime.now(UTC)
     shapes, key = store.db.shapes, type(store).__name__
     recorded = shapes.find_one({"_id": key}) or {"shape": 0}
-    if recorded["shape"] > store.SHAPE or (recorded["shape"] == store.SHAPE
-                                           and recorded["settled"]):
+    if recorded["shape"] >= store.SHAPE:
         return False
     store.upgrade()
-    if recorded["shape"] < store.SHAPE:
-        shapes.replace_one({"_id": key}, {"shape": store.SHAPE, "since": at.isoformat(),
-                                          "settled": False}, upsert=True)
-    elif at - datetime.fromisoformat(recorded["since"]) >= UPGRADES_SETTLE_AFTER:
-        shapes.update_one({"_id": key}, {"$set": {"settled": True}})
+    shapes.replace_one({"_id": key}, {"shape": store.SHAPE, "since": at.isoformat(),
+                                      "settled": False}, upsert=True)
     return True
+
+
+def settle_upgrade(store, at=None):
+    """Run the upgrade once more, ``UPGRADES_SETTLE_AFTER`` after its first run, for what
+    pods of the release before wrote in the old shape while the update rolled out, and
+    record the shape settled. Returns the seconds until that is due; None once settled.
+    """
+    at = at or datetime.now(UTC)
+    shapes, key = store.db.shapes, type(store).__name__
+    recorded = shapes.find_one({"_id": key})
+    if recorded is None or recorded["shape"] != store.SHAPE or recorded["settled"]:
+        return None
+    due = datetime.fromisoformat(recorded["since"]) + UPGRADES_SETTLE_AFTER - at
+    if due > timedelta(0):
+        return due.total_seconds()
+    store.upgrade()
+    shapes.update_one({"_id": key}, {"$set": {"settled": True}})
+    return None
 
 
 class Storage(DependencyProvider):
@@ -115,7 +128,14 @@ class Storage(DependencyProvider):
     def setup(self):
         self.store = self.store_class(database(self.container))
         self.store.ensure_indexes()
-        upgrade_once(self.store)
+        upgrade_at_start(self.store)
+
+    def start(self):
+        self.container.spawn_managed_thread(self._settle_upgrade)
+
+    def _settle_upgrade(self):
+        while (wait := settle_upgrade(self.store)) is not None:
+            eventlet.sleep(wait)
 
     def get_dependency(self, worker_ctx):
         return self.store

@@ -2,6 +2,7 @@
 day, to which each posting is added once, and their lines come a page at a time.
 Each rule is checked against the plain sum over every posting (domain.statement)."""
 
+import json
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -114,7 +115,7 @@ def test_a_month_that_ended_is_rolled_up_for_each_department_and_for_all(store, 
     rolled = {doc["_id"]: doc for doc in db_of("funding").month_totals.find()}
     assert {key for key, doc in rolled.items() if "groups" in doc} \
         == {"housing:2026-10", "sanitation:2026-10", "*:2026-10"}
-    assert domain.phase_totals(rolled["*:2026-10"]["groups"], {}) \
+    assert domain.phase_totals(json.loads(rolled["*:2026-10"]["groups"]), {}) \
         == everything(store, {}, *OCTOBER)["totals_fen"]
 
 
@@ -228,3 +229,18 @@ def test_totals_recorded_before_they_listed_their_transactions_are_counted_again
                        lambda available: domain.hold(held, available, START, cause))
     assert store.statement({"department_id": "housing"}, None, None, 1000)["totals_fen"] \
         == everything(store, {"department_id": "housing"})["totals_fen"]
+
+
+def test_month_roll_ups_kept_with_their_groups_as_documents_are_rolled_up_again(store, db_of):
+    post_history(store)
+    store.roll_up("2026-10")
+    rolled_up = db_of("funding").month_totals
+    kept = rolled_up.find_one({"_id": "housing:2026-10"})
+    rolled_up.update_one({"_id": "housing:2026-10"},
+                         {"$set": {"groups": json.loads(kept["groups"])}})
+    store.upgrade()
+    assert "groups" not in rolled_up.find_one({"_id": "housing:2026-10"})
+    where = {"department_id": "housing"}
+    assert store.statement(dict(where), *OCTOBER, limit=1)["totals_fen"] \
+        == everything(store, where, *OCTOBER)["totals_fen"]
+    assert isinstance(rolled_up.find_one({"_id": "housing:2026-10"})["groups"], str)

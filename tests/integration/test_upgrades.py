@@ -7,7 +7,12 @@ from services.grid.store import GridStore
 from services.petition.store import PetitionStore
 from services.volunteer.store import VolunteerStore
 from shared.events import now
-from shared.storage import UPGRADES_SETTLE_AFTER, MongoStore, upgrade_once
+from shared.storage import (
+    UPGRADES_SETTLE_AFTER,
+    MongoStore,
+    settle_upgrade,
+    upgrade_at_start,
+)
 
 
 def test_petitions_that_moved_through_stages_now_have_lifecycle_states(db_of):
@@ -69,8 +74,6 @@ def test_the_foundation_releases_transactions_get_postings_statements_can_read(d
 
 
 class CountedStore(MongoStore):
-    SHAPE = 2
-
     def __init__(self, db, shape=2):
         super().__init__(db)
         self.SHAPE, self.upgrades = shape, 0
@@ -79,24 +82,33 @@ class CountedStore(MongoStore):
         self.upgrades += 1
 
 
-def test_an_upgrade_runs_at_each_start_until_its_release_has_settled_and_then_never(db_of):
+def test_an_upgrade_runs_at_the_first_start_of_its_release_and_not_at_the_next(db_of):
     store, released = CountedStore(db_of("funding")), now()
-    assert upgrade_once(store, released)
-    # Pods of the release before may still write old shapes while the update rolls out.
-    assert upgrade_once(store, released + UPGRADES_SETTLE_AFTER / 2)
-    assert upgrade_once(store, released + UPGRADES_SETTLE_AFTER)
-    assert not upgrade_once(store, released + UPGRADES_SETTLE_AFTER * 2)
-    assert store.upgrades == 3
+    assert upgrade_at_start(store, released)
+    assert not upgrade_at_start(store, released + UPGRADES_SETTLE_AFTER * 2)
+    assert store.upgrades == 1
+
+
+def test_an_upgrade_runs_once_more_an_hour_on_for_what_the_release_before_wrote_meanwhile(
+        db_of):
+    store, released = CountedStore(db_of("funding")), now()
+    upgrade_at_start(store, released)
+    assert settle_upgrade(store, released + UPGRADES_SETTLE_AFTER / 4) \
+        == (UPGRADES_SETTLE_AFTER * 3 / 4).total_seconds()
+    assert store.upgrades == 1
+    assert settle_upgrade(store, released + UPGRADES_SETTLE_AFTER) is None
+    assert settle_upgrade(store, released + UPGRADES_SETTLE_AFTER * 2) is None
+    assert store.upgrades == 2
 
 
 def test_a_new_shape_is_upgraded_to_and_a_rollback_leaves_it_alone(db_of):
     released = now()
-    for at in (released, released + UPGRADES_SETTLE_AFTER):
-        upgrade_once(CountedStore(db_of("funding")), at)
-    newer = CountedStore(db_of("funding"), shape=3)
-    assert upgrade_once(newer, released + UPGRADES_SETTLE_AFTER * 2)
+    upgrade_at_start(CountedStore(db_of("funding")), released)
+    assert upgrade_at_start(CountedStore(db_of("funding"), shape=3), released)
     older = CountedStore(db_of("funding"), shape=2)
-    assert not upgrade_once(older, released + UPGRADES_SETTLE_AFTER * 3)
+    assert not upgrade_at_start(older, released + UPGRADES_SETTLE_AFTER * 2)
+    assert settle_upgrade(older, released + UPGRADES_SETTLE_AFTER * 2) is None
+    assert older.upgrades == 0
     assert db_of("funding").shapes.find_one({"_id": "CountedStore"})["shape"] == 3
 
 
@@ -104,7 +116,5 @@ def test_each_store_of_a_database_keeps_its_own_shape(db_of):
     class OtherStore(CountedStore):
         pass
 
-    released = now()
-    for at in (released, released + UPGRADES_SETTLE_AFTER):
-        upgrade_once(CountedStore(db_of("volunteer")), at)
-    assert upgrade_once(OtherStore(db_of("volunteer")), released + UPGRADES_SETTLE_AFTER * 2)
+    upgrade_at_start(CountedStore(db_of("volunteer")))
+    assert upgrade_at_start(OtherStore(db_of("volunteer")))
