@@ -9,12 +9,14 @@ Errors have one shape, so a client can show every problem at once::
 
 import json
 import logging
+import socket
 import time
 import uuid
 from functools import partial
 
 from eventlet.event import Event
 from marshmallow import INCLUDE, Schema, ValidationError, fields
+from nameko.web import server
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.wrappers import Response
 
@@ -192,6 +194,20 @@ def _instance(schema):
     return schema() if isinstance(schema, type) else schema
 
 
+class WebServer(server.WebServer):
+    """nameko's web server, sending each answer as soon as it is written.
+
+    eventlet writes an answer's headers and its body in separate sends. With Nagle's
+    algorithm on, a body of more than a few kilobytes then waited for the client to
+    acknowledge the headers, which Linux delays by 40 ms: a department's statement
+    took 84 ms at the median over HTTP against 39 ms in the store (41 ms with this).
+    """
+
+    def process_request(self, sock, address):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().process_request(sock, address)
+
+
 class HttpEntrypoint(HttpRequestHandler):
     """A JSON endpoint that declares what it takes and returns, so one declaration both
     validates the request and writes the service's OpenAPI document (shared.openapi).
@@ -211,6 +227,7 @@ class HttpEntrypoint(HttpRequestHandler):
     the Authorization header (Open311's ``api_key``). ``limit`` names a rate limit.
     """
 
+    server = WebServer()
     guard = Guard()
 
     def __init__(self, method, url, allow, body=None, query=None, returns=None, status=200,

@@ -131,7 +131,10 @@ class Storage(DependencyProvider):
         upgrade_at_start(self.store)
 
     def start(self):
-        self.container.spawn_managed_thread(self._settle_upgrade)
+        self.settler = self.container.spawn_managed_thread(self._settle_upgrade)
+
+    def stop(self):
+        self.settler.kill()  # it is waiting for the hour; the next start waits again
 
     def _settle_upgrade(self):
         while (wait := settle_upgrade(self.store)) is not None:
