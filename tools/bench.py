@@ -13,7 +13,8 @@ events' own times.
 
 The ceiling: raw kombu publish (with publisher confirms) and consume of as many
 messages per petition as the flow published, and raw pymongo writes of the documents
-the flow wrote per petition, counting one write per version of each. ``--write`` puts
+the flow wrote per petition, counting one write per version of each, into collections
+with the same indexes as the flow's (and, for comparison, into one with none). ``--write`` puts
 the results in bench/results.json and a table in the README's performance section.
 """
 
@@ -153,14 +154,15 @@ def hops(databases, petition_ids):
 
 
 def flow_work(databases, petitions):
-    """Per petition: messages published, and writes (a document's versions, else one)."""
+    """Per petition: messages published, and writes (a document's versions, else one);
+    and the documents, each with the collection it was written to."""
     published = sum(db.published_events.count_documents({}) for db in databases)
     writes, documents = 0, []
     for db in databases:
         for name in db.list_collection_names():
             for doc in db[name].find():
                 writes += max(1, int(doc.get("version") or 1))
-                documents.append(doc)
+                documents.append((db[name], doc))
     return published / petitions, writes / petitions, documents
 
 
@@ -184,19 +186,30 @@ def broker_ceiling(amqp_uri, count):
         return count / (time.perf_counter() - started)
 
 
-def database_ceiling(mongo_uri, documents, sample=3000):
-    """Writes per second: the flow's documents, inserted and updated as often as they were.
-    An even sample of them: the rate is the same, and rewriting all of a long run's
+def database_ceiling(mongo_uri, documents, indexed=True, sample=3000):
+    """Writes per second: the flow's documents, inserted and updated as often as they were,
+    each into a scratch twin of its collection with the same indexes (``indexed``; each
+    write maintains them, as the flow's did), or all into one collection with none. An
+    even sample of them: the rate is the same, and rewriting all of a long run's
     documents would take longer than the run."""
     client = MongoClient(mongo_uri)
-    scratch = client["benchceiling"]
-    scratch.drop_collection("docs")
+    client.drop_database("benchceiling")
+    scratch, twins = client["benchceiling"], {}
+    chosen = documents[::max(1, len(documents) // sample)]
+    for collection, _ in chosen:
+        name = collection.full_name.replace(".", "_") if indexed else "docs"
+        if indexed and name not in twins:
+            for index in collection.index_information().values():
+                if index["key"] != [("_id", 1)]:
+                    scratch[name].create_index(index["key"], unique=index.get("unique", False))
+        twins[collection.full_name] = scratch[name]
     writes, started = 0, time.perf_counter()
-    for doc in documents[::max(1, len(documents) // sample)]:
+    for collection, doc in chosen:
+        twin = twins[collection.full_name]
         copy = {k: v for k, v in doc.items() if k != "_id"}
-        inserted = scratch.docs.insert_one(copy).inserted_id
+        inserted = twin.insert_one(copy).inserted_id
         for version in range(1, int(doc.get("version") or 1)):
-            scratch.docs.update_one({"_id": inserted}, {"$set": {"version": version + 1}})
+            twin.update_one({"_id": inserted}, {"$set": {"version": version + 1}})
             writes += 1
         writes += 1
     elapsed = time.perf_counter() - started
@@ -229,6 +242,7 @@ def run(petitions, clients, log_dir, instances=1):
         messages, writes, documents = flow_work(databases, petitions)
         broker = broker_ceiling(env["AMQP_URI"], int(messages * min(petitions, 500)))
         database = database_ceiling(env["MONGO_URI"], documents)
+        unindexed = database_ceiling(env["MONGO_URI"], documents, indexed=False)
         ceiling = min(broker / messages, database / writes)
         rate = petitions / elapsed
         return {"date": date.today().isoformat(), "petitions": petitions, "clients": clients,
@@ -238,6 +252,7 @@ def run(petitions, clients, log_dir, instances=1):
                 "per_petition": {"messages": round(messages, 1), "writes": round(writes, 1)},
                 "ceiling": {"broker_messages_per_second": round(broker),
                             "database_writes_per_second": round(database),
+                            "unindexed_writes_per_second": round(unindexed),
                             "petitions_per_second": round(ceiling, 2)},
                 "fraction_of_ceiling": round(rate / ceiling, 3),
                 "peak_rss_mb": peak, "at": datetime.now(UTC).isoformat(timespec="seconds")}
@@ -258,7 +273,10 @@ def table(result):
              f"| ceiling of this machine for the same work | "
              f"{result['ceiling']['petitions_per_second']} petitions/s "
              f"({result['ceiling']['broker_messages_per_second']} messages/s, "
-             f"{result['ceiling']['database_writes_per_second']} writes/s) |",
+             f"{result['ceiling']['database_writes_per_second']} writes/s with the flow's "
+             f"indexes) |",
+             f"| writes/s into one collection with no index, for comparison | "
+             f"{result['ceiling']['unindexed_writes_per_second']} |",
              f"| fraction of the ceiling | {result['fraction_of_ceiling']:.0%} |",
              f"| per petition | {result['per_petition']['messages']} messages, "
              f"{result['per_petition']['writes']} writes |"]

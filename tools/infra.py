@@ -284,6 +284,25 @@ def ensure_mongo():
     return uri
 
 
+def vacuum(database_prefix):
+    """VACUUM ANALYZE the embedded PostgreSQL's tables of the databases named with the
+    prefix, as pgbench does before it measures: after a bulk load, autovacuum would
+    otherwise run beside the measurements. True if it ran; False when the database is
+    not the embedded FerretDB's (``MONGO_URI`` or ``mongod``)."""
+    if os.environ.get("MONGO_URI") or shutil.which("mongod") or not listening(PG_PORT):
+        return False
+    psql = [str(sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"))[-1]), "-h", "127.0.0.1",
+            "-p", str(PG_PORT), "-U", "gridgov", "-d", "ferretdb", "-tAc"]
+    tables = subprocess.run(
+        [*psql, "SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables "
+                f"WHERE starts_with(schemaname, '{database_prefix}')"],
+        check=True, capture_output=True, text=True).stdout.split()
+    for table in tables:
+        subprocess.run([*psql, f"VACUUM (ANALYZE) {table}"], check=True,
+                       stdout=subprocess.DEVNULL)
+    return True
+
+
 LOCAL_KEYS = DATA / "keys.json"
 
 
