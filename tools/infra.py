@@ -270,8 +270,10 @@ def ensure_postgresql():
     log(f"starting PostgreSQL (log: {data / 'server.log'})")
     # FerretDB binds each field name as a parameter; only a plan made with the
     # values matches the indexes' expressions (see CONTAINMENT_INDEX_GO).
+    # pg_stat_statements: what each query FerretDB sends costs (README, "The database").
     options = (f"-p {PG_PORT} -c listen_addresses=127.0.0.1 -c unix_socket_directories= "
-               "-c plan_cache_mode=force_custom_plan")
+               "-c plan_cache_mode=force_custom_plan "
+               "-c shared_preload_libraries=pg_stat_statements")
     subprocess.run([*as_owner, str(bin_dir / "pg_ctl"), "-D", str(data), "-l",
                     str(data / "server.log"), "-o", options, "-w", "start"],
                    check=True, stdout=subprocess.DEVNULL)
@@ -282,6 +284,9 @@ def ensure_postgresql():
     if not exists:
         subprocess.run([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(PG_PORT), "-U",
                         "gridgov", "ferretdb"], check=True)
+    subprocess.run([str(bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "gridgov",
+                    "-d", "ferretdb", "-qc", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"],
+                   check=True, env={**os.environ, "PGOPTIONS": "-c client_min_messages=warning"})
     return url
 
 
