@@ -285,7 +285,9 @@ def generate(databases, grids, volunteers, petitions_count, seed, seal_keys):
         members, volunteer_docs = write_volunteers(city, volunteers, writer, rng, team_docs)
         write_petitions(petitions_count, grid_docs, team_docs, members, volunteer_docs, writer,
                         rng, history, sealer, databases)
-    return writer.close()
+    written = writer.close()
+    GridStore(databases["grid"]).teams_changed()  # a running dispatcher reads them again
+    return written
 
 
 def write_registry(city, databases, writer, history):

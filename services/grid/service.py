@@ -256,7 +256,7 @@ class GridService(Evaluation, Assessment, SpotChecks, Disclosure, PlatformServic
         self._check_grid(record["grid_id"])
         grid = self._grid(record["grid_id"])
         saved = self.store.change_dispatch(record["_id"], partial(
-            dispatcher.rule_by_arbiter, ruling, grid, self.store.teams(), self._policy(),
+            dispatcher.rule_by_arbiter, ruling, grid, self.store.volunteer_teams(), self._policy(),
             self.store.calendar(), now(), self.correlation_id))
         DISPATCHED.labels(grid["_id"]).inc()
         return json_response(Dispatch().dump(saved))
@@ -312,7 +312,7 @@ class GridService(Evaluation, Assessment, SpotChecks, Disclosure, PlatformServic
             raise InvalidEvent(f"petition {request['petition_id']} names unknown grid "
                                f"{request['grid_id']!r}")
         rules = self.store.rules()["rules"]
-        teams = self.store.teams()
+        teams = self.store.volunteer_teams()
         keys = {dispatcher.handler_key(h) for rule in rules
                 for h in dispatcher.handlers_of(rule, grid, teams)[0]}
         previous = self.store.dispatch(request["petition_id"], request["round"] - 1)

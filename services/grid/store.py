@@ -25,6 +25,7 @@ class GridStore(MongoStore):
         super().__init__(db)
         self.grids = AggregateCollection(db.grids)
         self.dispatches = AggregateCollection(db.dispatches)
+        self._volunteer_teams = (None, {})
 
     def ensure_indexes(self):
         self.grids.ensure_indexes()
@@ -172,13 +173,25 @@ class GridStore(MongoStore):
         doc["working_hours"] = [{"start": start, "end": end} for start, end in doc["working_hours"]]
         self.db.calendar.replace_one({"_id": "current"}, doc, upsert=True)
 
-    def teams(self):
-        return {t["_id"]: t for t in self.db.teams.find()}
+    def volunteer_teams(self):
+        """The volunteer teams, {id: team}, which are all the rules can name (a butler team is
+        the grid's own). A city has a thousand or more and every order asks, so they are
+        kept in the process and read again only once a team has been registered since
+        (the ``teams`` revision, read first: a team written meanwhile raises it after)."""
+        revision = (self.db.revisions.find_one({"_id": "teams"}) or {}).get("revision", 0)
+        if self._volunteer_teams[0] != revision:
+            self._volunteer_teams = (revision, {t["_id"]: t for t in self.db.teams.find(
+                {"kind": "volunteer_team"})})
+        return self._volunteer_teams[1]
 
     def track_team(self, team):
         self.db.teams.replace_one({"_id": team["team_id"]}, {
             "_id": team["team_id"], "name": team["name"], "kind": team["kind"],
             "skills": team["skills"]}, upsert=True)
+        self.teams_changed()
+
+    def teams_changed(self):
+        self.db.revisions.update_one({"_id": "teams"}, {"$inc": {"revision": 1}}, upsert=True)
 
     # Dispatches
 

@@ -117,6 +117,24 @@ def test_eligible_teams_take_turns_by_open_load(grid, broker, db_of):
     assert counted(api, "grid_dispatches_total", grid="g01") == before + 3
 
 
+def test_a_team_registered_after_the_dispatcher_has_read_the_teams_is_dispatched_to(
+        grid, broker, db_of):
+    api = grid()
+    assert api.put("/dispatch-rules", json={"rules": [
+        rule("plumbers", {"kind": "volunteer_skill", "skill": "plumbing"})]}).status_code == 200
+    publish(broker, "team.registered.v1", "team-a", team_id="team-a", name="Team A",
+            kind="volunteer_team", skills=["plumbing"])
+    poll(lambda: db_of("grid").teams.count_documents({}) == 1, what="the first team")
+    accept(broker, "P-first")
+    assert rounds(api, "P-first", 1)[0]["handler"]["team_id"] == "team-a"
+    publish(broker, "team.registered.v1", "team-b", team_id="team-b", name="Team B",
+            kind="volunteer_team", skills=["plumbing"])
+    poll(lambda: (db_of("grid").revisions.find_one({"_id": "teams"}) or {}).get("revision") == 2,
+         what="the second team")
+    accept(broker, "P-second")  # team-a has an open order, team-b none
+    assert rounds(api, "P-second", 1)[0]["handler"]["team_id"] == "team-b"
+
+
 def test_an_order_returned_too_often_waits_for_a_ruling_that_is_final(grid, broker):
     api = grid(DISPATCH_MAX_RETURNS=1)
     before = counted(api, "grid_returns_total", grid="g01")
