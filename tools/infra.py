@@ -198,30 +198,19 @@ def build_ferretdb():
     handler = source / "internal" / "handler"
     (handler / "zz_write_lock.go").write_text(WRITE_LOCK_GO)
     for name in ATOMIC_WRITES:
-        path = handler / name
-        code, n = re.subn(r"(func \(h \*Handler\) Msg\w+\(connCtx context.Context, msg \*wire.OpMsg\) "
-                          r"\(\*wire.OpMsg, error\) \{\n)",
-                          r"\1\tdefer lockCollection(msg)()\n\n", path.read_text())
-        if n != 1:
-            raise RuntimeError(f"could not patch {path}: FerretDB's source is not what we expect")
-        path.write_text(code)
-    registry = source / "internal" / "backends" / "postgresql" / "metadata" / "registry.go"
-    code, n = re.subn(r"(\n\t\tif _, err = p\.Exec\(ctx, q\); err != nil \{\n"
-                      r"\t\t\t_ = r\.indexesDrop\(ctx, p, dbName, collectionName, created\)\n"
-                      r"\t\t\treturn lazyerrors\.Error\(err\)\n\t\t\}\n)",
-                      r"\1" + CONTAINMENT_INDEX_GO.replace("\\", "\\\\"), registry.read_text())
-    if n != 1:
-        raise RuntimeError(f"could not patch {registry}: FerretDB's source is not what we expect")
-    registry.write_text(code)
-    query = source / "internal" / "backends" / "postgresql" / "query.go"
-    code, n = re.subn(r"(\tcase string, types\.ObjectID, time\.Time:\n"
-                      r"\t\t// merge with the case below\?\n"
-                      r"\t\t// TODO https://github\.com/FerretDB/FerretDB/issues/3626\n\n"
-                      r"\t\t// don't change the default eq query\n)",
-                      r"\1" + ID_EQUALITY_GO.replace("\\", "\\\\"), query.read_text())
-    if n != 1:
-        raise RuntimeError(f"could not patch {query}: FerretDB's source is not what we expect")
-    query.write_text(code)
+        _insert_after(handler / name, r"func \(h \*Handler\) Msg\w+\(connCtx context.Context, "
+                      r"msg \*wire.OpMsg\) \(\*wire.OpMsg, error\) \{\n",
+                      "\tdefer lockCollection(msg)()\n\n")
+    backend = source / "internal" / "backends" / "postgresql"
+    _insert_after(backend / "metadata" / "registry.go",
+                  r"\n\t\tif _, err = p\.Exec\(ctx, q\); err != nil \{\n"
+                  r"\t\t\t_ = r\.indexesDrop\(ctx, p, dbName, collectionName, created\)\n"
+                  r"\t\t\treturn lazyerrors\.Error\(err\)\n\t\t\}\n", CONTAINMENT_INDEX_GO)
+    _insert_after(backend / "query.go",
+                  r"\tcase string, types\.ObjectID, time\.Time:\n"
+                  r"\t\t// merge with the case below\?\n"
+                  r"\t\t// TODO https://github\.com/FerretDB/FerretDB/issues/3626\n\n"
+                  r"\t\t// don't change the default eq query\n", ID_EQUALITY_GO)
     build = CACHE / "ferretdb-build"
     shutil.rmtree(build, ignore_errors=True)
     shutil.copytree(module_dir, build)
@@ -229,6 +218,14 @@ def build_ferretdb():
                    cwd=build, check=True)
     FERRETDB.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["go", "build", "-mod=mod", "-o", str(FERRETDB), "."], cwd=build, check=True)
+
+
+def _insert_after(path, pattern, code):
+    """Insert ``code`` after the one place in ``path`` that matches ``pattern``."""
+    patched, n = re.subn(f"({pattern})", lambda found: found.group(1) + code, path.read_text())
+    if n != 1:
+        raise RuntimeError(f"could not patch {path}: FerretDB's source is not what we expect")
+    path.write_text(patched)
 
 
 def install_with_apt(package):
