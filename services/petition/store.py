@@ -4,6 +4,7 @@ copy of the grid registry (learnt from grid.registered events)."""
 import base64
 import json
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 from pymongo import ASCENDING, DESCENDING
@@ -28,7 +29,19 @@ FIGURES = {field: 1 for field in ("grid_id", "community_id", "state", "raised_at
                                    "funding", "handler")}
 
 
+def with_open_in(petition):
+    """The petition with ``open_in``, ``<grid>/<category>`` while it is open and None once it
+    is closed, rejected or merged: the duplicate check's one indexed equality, which
+    FerretDB pushes down, so it reads the grid's open petitions of the category rather
+    than all it ever had (24 ms a check at 2,000 petitions)."""
+    is_open = petition.get("state") not in (*FINAL, "merged")
+    return {**petition, "open_in": f"{petition.get('grid_id')}/{petition.get('category')}"
+            if is_open else None}
+
+
 class PetitionStore(MongoStore):
+    SHAPE = 2
+
     def __init__(self, db):
         super().__init__(db)
         self.petitions = AggregateCollection(db.petitions)
@@ -47,6 +60,7 @@ class PetitionStore(MongoStore):
         for deadline in ("finish_by", "resolved_at", "verified_at"):
             index([("state", ASCENDING), (deadline, ASCENDING)])
         index([("token", ASCENDING)])
+        index([("open_in", ASCENDING)])
         index([("proposal_id", ASCENDING)])
         for level in AREA_LEVELS[1:]:
             self.db.grids.create_index([(level, ASCENDING)])
@@ -63,6 +77,8 @@ class PetitionStore(MongoStore):
                       "claimed": "acknowledged", "completed": "resolved", "closed": "closed"}
 
     def upgrade(self):
+        """Petitions that moved through stages get lifecycle states; then every petition
+        written before the duplicate check read ``open_in`` gets it."""
         for doc in self.db.petitions.find({"stage": {"$exists": True}}, {"stage": 1, "raised_at": 1}):
             state = self.STAGE_TO_STATE[doc["stage"]]
             self.db.petitions.update_one({"_id": doc["_id"], "stage": doc["stage"]}, {
@@ -73,16 +89,29 @@ class PetitionStore(MongoStore):
                          "updated_at": doc["raised_at"],
                          **({"outcome": "closed_before_follow_up"} if state == "closed" else {})}})
 
+        for doc in self.db.petitions.find({"open_in": {"$exists": False}},
+                                          {"grid_id": 1, "category": 1, "state": 1}):
+            self.db.petitions.update_one({"_id": doc["_id"], "open_in": {"$exists": False}},
+                                         {"$set": {"open_in": with_open_in(doc)["open_in"]}})
+
     # Petitions
 
     def add(self, petition, events):
-        self.petitions.create(petition, events)
+        self.petitions.create(with_open_in(petition), events)
 
     def get(self, petition_id):
         return self.petitions.get(petition_id)
 
     def change(self, petition_id, decide, handled=None):
-        return self.petitions.change(petition_id, decide, handled=handled)
+        def decided(doc):
+            change = decide(doc)
+            if change is None:
+                return None
+            return replace(change, set={**change.set, "open_in": with_open_in(
+                {**doc, **change.set})["open_in"]})
+
+        decided.new_attempt = getattr(decide, "new_attempt", lambda: None)
+        return self.petitions.change(petition_id, decided, handled=handled)
 
     def by_token(self, token):
         return self.db.petitions.find_one({"token": token}, {"_id": 1, "token": 1})
@@ -90,8 +119,7 @@ class PetitionStore(MongoStore):
     def open_nearby(self, grid_id, category, since):
         """Open petitions of a category in a grid raised since a time: duplicate candidates."""
         return list(self.db.petitions.find(
-            {"grid_id": grid_id, "category": category, "state": {"$nin": [*FINAL, "merged"]},
-             "raised_at": {"$gte": since.isoformat()}},
+            {"open_in": f"{grid_id}/{category}", "raised_at": {"$gte": since.isoformat()}},
             {"location": 1, "raised_at": 1}).limit(100))
 
     def query(self, filters, now):

@@ -193,6 +193,16 @@ def test_staff_accept_a_flagged_petition_that_is_not_a_duplicate_after_all(servi
         "petition.accepted.v1")
 
 
+def test_a_petition_rejected_at_the_same_spot_is_no_duplicate_candidate(service):
+    api = service()
+    spot = {**DRAIN["location"], "address": None}
+    first = raise_petition(api, location=spot)
+    command(api, first, "reject", reason="not a matter for the grid")
+    again = raise_petition(api, location=spot)
+    assert state_of(api, again) == "accepted"
+    assert api.get(f"/staff/petitions/{again}").json()["duplicate_candidates"] == []
+
+
 def test_a_likely_duplicate_is_flagged_merged_and_its_reporter_told_the_outcome(service, others):
     api = service(PETITION_ARCHIVE_HOURS=1000)
     first = raise_petition(api)

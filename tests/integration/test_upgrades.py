@@ -29,6 +29,16 @@ def test_petitions_that_moved_through_stages_now_have_lifecycle_states(db_of):
     assert closed["state"] == "closed" and closed["outcome"] == "closed_before_follow_up"
 
 
+def test_petitions_from_before_the_duplicate_key_get_it_while_open_and_none_once_closed(db_of):
+    petitions = db_of("petition").petitions
+    petitions.insert_many([
+        {"_id": "P-open", "grid_id": "g01", "category": "drains", "state": "dispatched"},
+        {"_id": "P-done", "grid_id": "g01", "category": "drains", "state": "closed"}])
+    PetitionStore(db_of("petition")).upgrade()
+    assert petitions.find_one({"_id": "P-open"})["open_in"] == "g01/drains"
+    assert petitions.find_one({"_id": "P-done"})["open_in"] is None
+
+
 def test_dispatches_and_tasks_from_before_rounds_belong_to_round_one(db_of):
     db_of("grid").dispatches.insert_one({"_id": "P-old", "petition_id": "P-old",
                                          "handler": {"team_id": "t"}})
