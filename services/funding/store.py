@@ -52,6 +52,8 @@ class _Posted(Exception):
 
 
 class FundingStore(MongoStore):
+    SHAPE = 2
+
     def __init__(self, db):
         super().__init__(db)
         self.transactions = AggregateCollection(db.transactions)
@@ -74,8 +76,6 @@ class FundingStore(MongoStore):
         self.db.day_totals.create_index([("month", ASCENDING)])
         for place in domain.PLACE_FILTERS:
             self.db.transactions.create_index([(place, ASCENDING), ("department_id", ASCENDING)])
-
-    SHAPE = 2
 
     def upgrade(self):
         """Transactions recorded before numbered debits guard only themselves; those of
