@@ -132,6 +132,13 @@ class OutboxRelay(DependencyProvider):
             self.broker.publish_event(event, mandatory=consumed)
             EVENTS_PUBLISHED.labels(event["type"]).inc()
             self.keep(event)
+        # Usually nothing was added since the read, and one write empties the outbox and
+        # lowers the flag: FerretDB rewrites the whole document on every update, so a
+        # second write would cost as much as the first.
+        if events and collection.update_one(
+                {"_id": doc["_id"], "outbox": events},
+                {"$set": {"outbox": [], "outbox_pending": False}}).modified_count:
+            return
         if events:
             collection.update_one({"_id": doc["_id"]}, {"$pullAll": {"outbox": events}})
         collection.update_one({"_id": doc["_id"], "outbox": {"$size": 0}},

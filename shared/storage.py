@@ -91,13 +91,12 @@ def upgrade_at_start(store, at=None):
     leaves the newer shape alone.
     """
     at = at or datetime.now(UTC)
-    shapes, key = store.db.shapes, type(store).__name__
-    recorded = shapes.find_one({"_id": key}) or {"shape": 0}
-    if recorded["shape"] >= store.SHAPE:
+    recorded, where = _recorded_shape(store)
+    if recorded and recorded["shape"] >= store.SHAPE:
         return False
     store.upgrade()
-    shapes.replace_one({"_id": key}, {"shape": store.SHAPE, "since": at.isoformat(),
-                                      "settled": False}, upsert=True)
+    store.db.shapes.replace_one(where, {"shape": store.SHAPE, "since": at.isoformat(),
+                                        "settled": False}, upsert=True)
     return True
 
 
@@ -107,16 +106,22 @@ def settle_upgrade(store, at=None):
     record the shape settled. Returns the seconds until that is due; None once settled.
     """
     at = at or datetime.now(UTC)
-    shapes, key = store.db.shapes, type(store).__name__
-    recorded = shapes.find_one({"_id": key})
+    recorded, where = _recorded_shape(store)
     if recorded is None or recorded["shape"] != store.SHAPE or recorded["settled"]:
         return None
     due = datetime.fromisoformat(recorded["since"]) + UPGRADES_SETTLE_AFTER - at
     if due > timedelta(0):
         return due.total_seconds()
     store.upgrade()
-    shapes.update_one({"_id": key}, {"$set": {"settled": True}})
+    store.db.shapes.update_one(where, {"$set": {"settled": True}})
     return None
+
+
+def _recorded_shape(store):
+    """The store's record in ``shapes`` (its shape, since when, whether settled; None
+    before the first upgrade) and the filter that finds it."""
+    where = {"_id": type(store).__name__}
+    return store.db.shapes.find_one(where), where
 
 
 class Storage(DependencyProvider):

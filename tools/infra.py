@@ -274,17 +274,20 @@ def ensure_postgresql():
     subprocess.run([*as_owner, str(bin_dir / "pg_ctl"), "-D", str(data), "-l",
                     str(data / "server.log"), "-o", options, "-w", "start"],
                    check=True, stdout=subprocess.DEVNULL)
-    exists = subprocess.run([str(bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(PG_PORT), "-U",
-                             "gridgov", "-d", "postgres", "-tAc",
-                             "SELECT 1 FROM pg_database WHERE datname = 'ferretdb'"],
-                            check=True, capture_output=True, text=True).stdout.strip()
-    if not exists:
-        subprocess.run([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(PG_PORT), "-U",
-                        "gridgov", "ferretdb"], check=True)
-    subprocess.run([str(bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "gridgov",
-                    "-d", "ferretdb", "-qc", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"],
-                   check=True, env={**os.environ, "PGOPTIONS": "-c client_min_messages=warning"})
+    if not _psql("SELECT 1 FROM pg_database WHERE datname = 'ferretdb'", database="postgres"):
+        _psql("CREATE DATABASE ferretdb", database="postgres")
+    _psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
     return url
+
+
+def _psql(sql, database="ferretdb"):
+    """Run one statement on the embedded PostgreSQL; its rows, one per line."""
+    psql = sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"))[-1]
+    return subprocess.run(
+        [str(psql), "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "gridgov", "-d", database,
+         "-tAc", sql],
+        check=True, capture_output=True, text=True,
+        env={**os.environ, "PGOPTIONS": "-c client_min_messages=warning"}).stdout.split()
 
 
 def ensure_mongo():
@@ -319,15 +322,9 @@ def vacuum(database_prefix):
     not the embedded FerretDB's (``MONGO_URI`` or ``mongod``)."""
     if os.environ.get("MONGO_URI") or shutil.which("mongod") or not listening(PG_PORT):
         return False
-    psql = [str(sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"))[-1]), "-h", "127.0.0.1",
-            "-p", str(PG_PORT), "-U", "gridgov", "-d", "ferretdb", "-tAc"]
-    tables = subprocess.run(
-        [*psql, "SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables "
-                f"WHERE starts_with(schemaname, '{database_prefix}')"],
-        check=True, capture_output=True, text=True).stdout.split()
-    for table in tables:
-        subprocess.run([*psql, f"VACUUM (ANALYZE) {table}"], check=True,
-                       stdout=subprocess.DEVNULL)
+    for table in _psql("SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables "
+                       f"WHERE starts_with(schemaname, '{database_prefix}')"):
+        _psql(f"VACUUM (ANALYZE) {table}")
     return True
 
 
