@@ -1,12 +1,15 @@
 """Grid boundaries as GeoJSON polygons, and which grid a point falls in.
 
-FerretDB has no geo queries, so each boundary is stored with its bounding box:
-the database narrows the candidates by box, shapely decides by polygon. Nor can
+FerretDB has no geo queries, and answers a range query by reading every document, so
+each boundary is stored with the tiles its bounding box touches (``tiles``): a point's
+one tile is an indexed equality on that list, which narrows the candidates to the few
+grids near it, and shapely decides by polygon. Nor can
 FerretDB store nested arrays, which GeoJSON coordinates are, so a boundary is kept
 and carried in events as GeoJSON text. GeoJSON orders coordinates (longitude, latitude).
 """
 
 import json
+import math
 
 from shapely.geometry import Point, shape
 from shapely.validation import explain_validity
@@ -36,21 +39,36 @@ def polygon_problems(boundary):
     return []
 
 
-def bbox(text):
+# About 1.1 by 0.9 km at Beijing's latitude: a grid of a few hundred households touches
+# one to four tiles, and a tile holds a handful of grids.
+TILE_DEGREES = 0.01
+
+
+def tile_of(lat, lng):
+    return f"{math.floor(lat / TILE_DEGREES)}:{math.floor(lng / TILE_DEGREES)}"
+
+
+def tiles(text):
+    """The tiles the boundary's bounding box touches: every point it covers has its tile
+    among them."""
     min_lng, min_lat, max_lng, max_lat = shape(from_text(text)).bounds
-    return {"min_lat": min_lat, "max_lat": max_lat, "min_lng": min_lng, "max_lng": max_lng}
+    rows = range(math.floor(min_lat / TILE_DEGREES), math.floor(max_lat / TILE_DEGREES) + 1)
+    columns = range(math.floor(min_lng / TILE_DEGREES), math.floor(max_lng / TILE_DEGREES) + 1)
+    return [f"{row}:{column}" for row in rows for column in columns]
 
 
-def bbox_query(lat, lng):
-    """A Mongo filter for the boundaries whose box holds the point."""
-    return {"bbox.min_lat": {"$lte": lat}, "bbox.max_lat": {"$gte": lat},
-            "bbox.min_lng": {"$lte": lng}, "bbox.max_lng": {"$gte": lng}}
+def add_missing_tiles(collection):
+    """Boundaries kept before points were located by tile (with a bounding box) get their
+    tiles (idempotent)."""
+    for doc in collection.find({"tiles": {"$exists": False}}, {"boundary": 1}):
+        collection.update_one({"_id": doc["_id"]}, {
+            "$set": {"tiles": tiles(doc["boundary"]) if doc.get("boundary") else []},
+            "$unset": {"bbox": ""}})
 
 
 def covering(collection, lat, lng):
-    """The document of ``collection`` whose ``boundary`` holds the point, or None: the
-    database narrows by ``bbox``, shapely decides."""
-    for doc in collection.find(bbox_query(lat, lng)):
+    """The document of ``collection`` whose ``boundary`` holds the point, or None."""
+    for doc in collection.find({"tiles": tile_of(lat, lng)}):
         if covers(doc["boundary"], lat, lng):
             return doc
     return None

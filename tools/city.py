@@ -301,7 +301,7 @@ def write_registry(city, databases, writer, history):
     for done, (grid_id, record) in enumerate(records, 1):
         change = places.register_grid(grid_id, record, None, "city")
         writer.add("grid", "grids", aggregate({"_id": grid_id, **change.set,
-                                               "bbox": geo.bbox(change.set["boundary"])}))
+                                               "tiles": geo.tiles(change.set["boundary"])}))
         data = change.events[0]["data"]
         copy = {"_id": grid_id, **grid_copy(data)}
         writer.add("petition", "grids", copy)

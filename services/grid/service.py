@@ -183,7 +183,7 @@ class GridService(Evaluation, Assessment, SpotChecks, Disclosure, PlatformServic
         if place is None:
             raise NotFound(f"No place {place_id!r}; export the registry to see every id.")
         rolled_up = registry.figures(self.store.registry()).get(place_id)
-        place = {k: v for k, v in place.items() if k not in ("boundary", "bbox")}
+        place = {k: v for k, v in place.items() if k not in ("boundary", "tiles")}
         return json_response({"level": level, **place, "from_grids": rolled_up})
 
     # Rules and calendar

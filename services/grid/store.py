@@ -21,6 +21,8 @@ AREA_KEYS = ("_id", "workstation_id", "community_id", "sub_district_id", "distri
 
 
 class GridStore(MongoStore):
+    SHAPE = 2
+
     def __init__(self, db):
         super().__init__(db)
         self.grids = AggregateCollection(db.grids)
@@ -35,11 +37,12 @@ class GridStore(MongoStore):
         index([("handler_key", ASCENDING), ("open", ASCENDING)])
         index([("open", ASCENDING), ("next_clock_at", ASCENDING)])
         index([("state", ASCENDING)])
-        for name in ("min_lat", "max_lat", "min_lng", "max_lng"):
-            self.db.grids.create_index([(f"bbox.{name}", ASCENDING)])
+        self.db.grids.create_index([("tiles", ASCENDING)])
 
     def upgrade(self):
-        """Bring dispatches and rules written by the foundation release to today's shape."""
+        """Bring dispatches and rules written by the foundation release to today's shape;
+        grids registered before points were located by tile get their tiles."""
+        geo.add_missing_tiles(self.db.grids)
         for doc in self.db.dispatches.find({"round": {"$exists": False}}):
             try:
                 self.db.dispatches.insert_one({**doc, "_id": dispatch_id(doc["_id"], 1), "round": 1})
@@ -103,15 +106,15 @@ class GridStore(MongoStore):
 
     def register_grid(self, grid_id, decide):
         """Create or change a grid through ``decide(current or None) -> Change | None``;
-        its bounding box is kept beside it for locating points."""
-        def with_bbox(current):
+        its tiles are kept beside it for locating points."""
+        def with_tiles(current):
             change = decide(current)
             if change is not None:
                 boundary = change.set.get("boundary")
-                change.set["bbox"] = geo.bbox(boundary) if boundary else None
+                change.set["tiles"] = geo.tiles(boundary) if boundary else []
             return change
 
-        self.grids.put(grid_id, with_bbox)
+        self.grids.put(grid_id, with_tiles)
 
     def registry(self):
         """The whole registry as one document, in the shape it is imported."""

@@ -40,7 +40,7 @@ def with_open_in(petition):
 
 
 class PetitionStore(MongoStore):
-    SHAPE = 2
+    SHAPE = 3
 
     def __init__(self, db):
         super().__init__(db)
@@ -64,6 +64,7 @@ class PetitionStore(MongoStore):
         index([("proposal_id", ASCENDING)])
         for level in AREA_LEVELS[1:]:
             self.db.grids.create_index([(level, ASCENDING)])
+        self.db.grids.create_index([("tiles", ASCENDING)])
         self.db.proposals.create_index([("community_id", ASCENDING), ("submitted_at", DESCENDING)])
         for category in DEFAULT_CATEGORIES:
             # Insert, not upsert with $setOnInsert: FerretDB drops empty arrays from those.
@@ -78,7 +79,8 @@ class PetitionStore(MongoStore):
 
     def upgrade(self):
         """Petitions that moved through stages get lifecycle states; then every petition
-        written before the duplicate check read ``open_in`` gets it."""
+        written before the duplicate check read ``open_in`` gets it, and every grid
+        kept before points were located by tile its tiles."""
         for doc in self.db.petitions.find({"stage": {"$exists": True}}, {"stage": 1, "raised_at": 1}):
             state = self.STAGE_TO_STATE[doc["stage"]]
             self.db.petitions.update_one({"_id": doc["_id"], "stage": doc["stage"]}, {
@@ -93,6 +95,7 @@ class PetitionStore(MongoStore):
                                           {"grid_id": 1, "category": 1, "state": 1}):
             self.db.petitions.update_one({"_id": doc["_id"], "open_in": {"$exists": False}},
                                          {"$set": {"open_in": with_open_in(doc)["open_in"]}})
+        geo.add_missing_tiles(self.db.grids)
 
     # Petitions
 
@@ -288,7 +291,7 @@ def grid_copy(grid):
     """What this service keeps of a grid (the data of grid.registered), with what locating
     a point needs."""
     boundary = grid.get("boundary")
-    return dict(grid, bbox=geo.bbox(boundary) if boundary else None,
+    return dict(grid, tiles=geo.tiles(boundary) if boundary else [],
                 inside=geo.inside_point(boundary) if boundary else None)
 
 

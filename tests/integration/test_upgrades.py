@@ -6,6 +6,7 @@ from services.funding.store import FundingStore
 from services.grid.store import GridStore
 from services.petition.store import PetitionStore
 from services.volunteer.store import VolunteerStore
+from shared import geo
 from shared.events import now
 from shared.storage import (
     UPGRADES_SETTLE_AFTER,
@@ -37,6 +38,20 @@ def test_petitions_from_before_the_duplicate_key_get_it_while_open_and_none_once
     PetitionStore(db_of("petition")).upgrade()
     assert petitions.find_one({"_id": "P-open"})["open_in"] == "g01/drains"
     assert petitions.find_one({"_id": "P-done"})["open_in"] is None
+
+
+def test_grids_kept_with_a_bounding_box_are_located_by_tile_after_the_upgrade(db_of):
+    square = geo.to_text({"type": "Polygon", "coordinates": [
+        [[116.40, 39.90], [116.405, 39.90], [116.405, 39.905], [116.40, 39.905], [116.40, 39.90]]]})
+    old = {"_id": "g01", "boundary": square,
+           "bbox": {"min_lat": 39.90, "max_lat": 39.905, "min_lng": 116.40, "max_lng": 116.405}}
+    for store in (GridStore(db_of("grid")), PetitionStore(db_of("petition"))):
+        store.db.grids.insert_one(dict(old))
+        assert store.grid_at(39.902, 116.402) is None
+        store.upgrade()
+        store.upgrade()
+        assert store.grid_at(39.902, 116.402)["_id"] == "g01"
+        assert "bbox" not in store.db.grids.find_one({"_id": "g01"})
 
 
 def test_dispatches_and_tasks_from_before_rounds_belong_to_round_one(db_of):
