@@ -569,6 +569,7 @@ class Life:
         if stop == "acknowledged":
             if volunteer["_id"] in self.volunteers:
                 volunteer["open_claims"] += 1
+                volunteer["claiming"] = True
             return
         self.later(60, 60 * 24 * 2)
         cost = self.rng.randrange(self.held // 2, self.held + 1) if self.held else 0

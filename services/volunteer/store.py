@@ -12,6 +12,8 @@ HIDDEN = {"outbox": 0, "handled": 0, "outbox_pending": 0}
 
 
 class VolunteerStore(MongoStore):
+    SHAPE = 2
+
     def __init__(self, db):
         super().__init__(db)
         self.tasks = AggregateCollection(db.tasks)
@@ -25,11 +27,15 @@ class VolunteerStore(MongoStore):
         self.db.tasks.create_index([("petition_id", ASCENDING)])
         self.db.tasks.create_index([("status", ASCENDING)])
         self.db.volunteers.create_index([("community_id", ASCENDING)])
+        self.db.volunteers.create_index([("claiming", ASCENDING)])
         self.db.community_reports.create_index([("community_id", ASCENDING)])
 
     def upgrade(self):
         """Tasks opened before dispatch rounds belonged to the first; teams that embedded
-        their members now reference registered volunteers."""
+        their members now reference registered volunteers; volunteers holding claims
+        from before ``claiming`` are marked with it."""
+        self.db.volunteers.update_many({"open_claims": {"$gt": 0}, "claiming": {"$exists": False}},
+                                       {"$set": {"claiming": True}})
         self.db.tasks.update_many({"round": {"$exists": False}}, {"$set": {"round": 1}})
         for team in self.db.teams.find({"leader_id": {"$exists": False}}):
             members = team.get("members", [])
@@ -55,13 +61,16 @@ class VolunteerStore(MongoStore):
         return self.db.volunteers.find_one({"_id": volunteer_id})
 
     def known_volunteers(self, ids):
-        return {v["_id"] for v in self.db.volunteers.find({"_id": {"$in": list(ids)}}, {"_id": 1})}
+        # One lookup by id each: FerretDB answers an $in by reading every volunteer.
+        return {id for id in ids if self.db.volunteers.find_one({"_id": id}, {"_id": 1})}
 
     def reserve_claim(self, volunteer_id, most, at):
-        """Hold one of the volunteer's open-claim slots, atomically; None when all are taken."""
+        """Hold one of the volunteer's open-claim slots, atomically; None when all are taken.
+        The volunteer is marked ``claiming`` until a recount finds no claim held, so the
+        recount reads the volunteers who claim, not all of them."""
         return self.db.volunteers.find_one_and_update(
             {"_id": volunteer_id, "open_claims": {"$lt": most}},
-            {"$inc": {"open_claims": 1}, "$set": {"reserved_at": at.isoformat()}},
+            {"$inc": {"open_claims": 1}, "$set": {"reserved_at": at.isoformat(), "claiming": True}},
             return_document=ReturnDocument.AFTER)
 
     def free_claim(self, volunteer_id):
@@ -73,18 +82,21 @@ class VolunteerStore(MongoStore):
         (or its release) leaves the count off by one until this runs. Volunteers who
         reserved a slot in the last minute are left alone: their claim may be in flight."""
         held = {}
-        for task in self.db.tasks.find({"status": {"$in": list(LIVE)}}, {"claims": 1}):
+        for task in self._tasks_in(LIVE, {"claims": 1}):
             for claim in task["claims"]:
                 if claim["state"] == "active":
                     held[claim["volunteer_id"]] = held.get(claim["volunteer_id"], 0) + 1
         settled = (now - timedelta(minutes=1)).isoformat()
-        for volunteer in self.db.volunteers.find({"open_claims": {"$gt": 0}},
+        for volunteer in self.db.volunteers.find({"claiming": True},
                                                  {"open_claims": 1, "reserved_at": 1}):
-            if volunteer["open_claims"] != held.get(volunteer["_id"], 0) and \
-                    volunteer.get("reserved_at", "") < settled:
-                self.db.volunteers.update_one(
-                    {"_id": volunteer["_id"], "open_claims": volunteer["open_claims"]},
-                    {"$set": {"open_claims": held.get(volunteer["_id"], 0)}})
+            count = held.get(volunteer["_id"], 0)
+            if volunteer.get("reserved_at", "") >= settled or (
+                    count and count == volunteer["open_claims"]):
+                continue
+            self.db.volunteers.update_one(
+                {"_id": volunteer["_id"], "open_claims": volunteer["open_claims"],
+                 "reserved_at": volunteer.get("reserved_at")},
+                {"$set": {"open_claims": count, "claiming": count > 0}})
 
     # Teams
 
@@ -120,9 +132,13 @@ class VolunteerStore(MongoStore):
 
     def claimed_tasks(self, limit=1000):
         """Tasks with places held: the sweep looks for claims that have stalled."""
-        found = self.db.tasks.find({"status": {"$in": ["open", "claimed"]}}, {"claims": 1})
-        return [t["_id"] for t in found.limit(limit)
-                if any(c["state"] == "active" for c in t["claims"])]
+        return [t["_id"] for t in self._tasks_in(("open", "claimed"), {"claims": 1})
+                if any(c["state"] == "active" for c in t["claims"])][:limit]
+
+    def _tasks_in(self, statuses, fields):
+        """Tasks in any of the statuses, a status at a time: each an indexed equality, where
+        FerretDB would answer an $in by reading every task."""
+        return [t for status in statuses for t in self.db.tasks.find({"status": status}, fields)]
 
     def notices_for(self, team_id, limit=100):
         found = self.db.tasks.find({"team_id": team_id, "notices": {"$ne": []}}, {"notices": 1})

@@ -143,3 +143,14 @@ def test_each_store_of_a_database_keeps_its_own_shape(db_of):
 
     upgrade_at_start(CountedStore(db_of("volunteer")))
     assert upgrade_at_start(OtherStore(db_of("volunteer")))
+
+
+def test_volunteers_holding_claims_from_before_the_mark_are_recounted_after_the_upgrade(db_of):
+    volunteers = db_of("volunteer").volunteers
+    volunteers.insert_many([{"_id": "v1", "open_claims": 2, "reserved_at": "2026-11-01"},
+                            {"_id": "v2", "open_claims": 0}])
+    store = VolunteerStore(db_of("volunteer"))
+    store.upgrade()
+    store.reconcile_claims(now())
+    assert volunteers.find_one({"_id": "v1"})["open_claims"] == 0
+    assert "claiming" not in volunteers.find_one({"_id": "v2"})
