@@ -49,7 +49,7 @@ from services.grid.store import GridStore
 from services.petition import categories
 from services.petition import domain as petitions
 from services.petition.schemas import FollowUp, RaisePetition
-from services.petition.store import PetitionStore, grid_copy, with_open_in
+from services.petition.store import PetitionStore, grid_copy, with_keys
 from services.volunteer import domain as tasks
 from services.volunteer import people
 from services.volunteer.schemas import Completion, Team, Verification, Volunteer
@@ -388,7 +388,7 @@ def write_petitions(count, grid_docs, team_docs, members, volunteer_docs, writer
         life = Life(n, grid, rule, rng, history, team_docs, members, volunteer_docs, ledger,
                     sealer)
         petition, task = life.run()
-        writer.add("petition", "petitions", with_open_in(petition))
+        writer.add("petition", "petitions", with_keys(petition))
         if task:
             writer.add("volunteer", "tasks", task)
         if (n + 1) % 5000 == 0 or n + 1 == count:

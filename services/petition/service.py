@@ -463,7 +463,7 @@ class PetitionService(PlatformService):
             self.store.change(petition_id, partial(domain.sweep, at, policy, correlation_id))
         retention = timedelta(days=policy.contact_retention_days)
         for petition_id, reporter in self.store.reporters_to_forget(at - retention):
-            self.store.replace_reporter(petition_id, domain.forgotten_reporter(reporter, at))
+            self.store.forget_reporter(petition_id, domain.forgotten_reporter(reporter, at))
         # Finding unsealed contacts reads every reporter, so it runs once per key and
         # then daily, not every minute.
         fingerprint = self.seals.fingerprint

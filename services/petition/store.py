@@ -5,7 +5,7 @@ import base64
 import json
 import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
@@ -29,18 +29,47 @@ FIGURES = {field: 1 for field in ("grid_id", "community_id", "state", "raised_at
                                    "funding", "handler")}
 
 
-def with_open_in(petition):
-    """The petition with ``open_in``, ``<grid>/<category>`` while it is open and None once it
-    is closed, rejected or merged: the duplicate check's one indexed equality, which
-    FerretDB pushes down, so it reads the grid's open petitions of the category rather
-    than all it ever had (24 ms a check at 2,000 petitions)."""
+def with_keys(petition):
+    """The petition with the keys its checks and sweeps find it by, each one indexed
+    equality, which FerretDB pushes down (it reads every document for anything else):
+
+    - ``open_in``, ``<grid>/<category>`` while it is open and None once it is closed,
+      rejected or merged: the duplicate check reads the grid's open petitions of the
+      category rather than all it ever had (24 ms a check at 2,000 petitions);
+    - ``contact_closed_hour``, the UTC hour it closed while it still holds its reporter's
+      contact, else None: the retention sweep reads an hour of closures at a time.
+    """
     is_open = petition.get("state") not in (*FINAL, "merged")
-    return {**petition, "open_in": f"{petition.get('grid_id')}/{petition.get('category')}"
-            if is_open else None}
+    reporter = petition.get("reporter")
+    holds_contact = petition.get("closed_at") and reporter and "removed_at" not in reporter
+    return {**petition,
+            "open_in": f"{petition.get('grid_id')}/{petition.get('category')}" if is_open else None,
+            "contact_closed_hour": _utc_hour(petition["closed_at"]) if holds_contact else None}
+
+
+def _utc_hour(time):
+    """"2026-12-04T03" for any ISO time in that UTC hour."""
+    return datetime.fromisoformat(time).astimezone(UTC).isoformat()[:13]
+
+
+def _hour_before(hour):
+    return (datetime.fromisoformat(f"{hour}:00+00:00") - timedelta(hours=1)).isoformat()[:13]
+
+
+def _hours_after(hour, last):
+    """The UTC hours after ``hour`` up to ``last``, both as ``_utc_hour`` gives them."""
+    at, end = (datetime.fromisoformat(f"{h}:00+00:00") for h in (hour, last))
+    while at < end:
+        at += timedelta(hours=1)
+        yield at.isoformat()[:13]
+
+
+# The sweeps' record of the last hour of closures whose contacts are all forgotten.
+FORGOTTEN_THROUGH = "forgotten_through"
 
 
 class PetitionStore(MongoStore):
-    SHAPE = 3
+    SHAPE = 4
 
     def __init__(self, db):
         super().__init__(db)
@@ -61,6 +90,7 @@ class PetitionStore(MongoStore):
             index([("state", ASCENDING), (deadline, ASCENDING)])
         index([("token", ASCENDING)])
         index([("open_in", ASCENDING)])
+        index([("contact_closed_hour", ASCENDING)])
         index([("proposal_id", ASCENDING)])
         for level in AREA_LEVELS[1:]:
             self.db.grids.create_index([(level, ASCENDING)])
@@ -79,8 +109,9 @@ class PetitionStore(MongoStore):
 
     def upgrade(self):
         """Petitions that moved through stages get lifecycle states; then every petition
-        written before the duplicate check read ``open_in`` gets it, and every grid
-        kept before points were located by tile its tiles."""
+        written before the duplicate check read ``open_in``, or before the retention sweep
+        read ``contact_closed_hour``, gets them (and the sweep finds its first hour
+        again); every grid kept before points were located by tile gets its tiles."""
         for doc in self.db.petitions.find({"stage": {"$exists": True}}, {"stage": 1, "raised_at": 1}):
             state = self.STAGE_TO_STATE[doc["stage"]]
             self.db.petitions.update_one({"_id": doc["_id"], "stage": doc["stage"]}, {
@@ -91,16 +122,20 @@ class PetitionStore(MongoStore):
                          "updated_at": doc["raised_at"],
                          **({"outcome": "closed_before_follow_up"} if state == "closed" else {})}})
 
-        for doc in self.db.petitions.find({"open_in": {"$exists": False}},
-                                          {"grid_id": 1, "category": 1, "state": 1}):
-            self.db.petitions.update_one({"_id": doc["_id"], "open_in": {"$exists": False}},
-                                         {"$set": {"open_in": with_open_in(doc)["open_in"]}})
+        for doc in self.db.petitions.find(
+                {"contact_closed_hour": {"$exists": False}},
+                {"grid_id": 1, "category": 1, "state": 1, "closed_at": 1, "reporter": 1}):
+            keys = with_keys(doc)
+            self.db.petitions.update_one(
+                {"_id": doc["_id"], "contact_closed_hour": {"$exists": False}}, {"$set": {
+                    "open_in": keys["open_in"], "contact_closed_hour": keys["contact_closed_hour"]}})
+        self.db.sweeps.delete_one({"_id": FORGOTTEN_THROUGH})
         geo.add_missing_tiles(self.db.grids)
 
     # Petitions
 
     def add(self, petition, events):
-        self.petitions.create(with_open_in(petition), events)
+        self.petitions.create(with_keys(petition), events)
 
     def get(self, petition_id):
         return self.petitions.get(petition_id)
@@ -110,8 +145,9 @@ class PetitionStore(MongoStore):
             change = decide(doc)
             if change is None:
                 return None
-            return replace(change, set={**change.set, "open_in": with_open_in(
-                {**doc, **change.set})["open_in"]})
+            keys = with_keys({**doc, **change.set})
+            return replace(change, set={**change.set, "open_in": keys["open_in"],
+                                        "contact_closed_hour": keys["contact_closed_hour"]})
 
         decided.new_attempt = getattr(decide, "new_attempt", lambda: None)
         return self.petitions.change(petition_id, decided, handled=handled)
@@ -203,10 +239,45 @@ class PetitionStore(MongoStore):
         return [p for state in OPEN for p in self.db.petitions.find({"state": state}, FIGURES)]
 
     def reporters_to_forget(self, closed_before, limit=500):
-        """Closed petitions past the retention period that still hold a contact."""
-        return [(d["_id"], d["reporter"]) for d in self.db.petitions.find(
-            {"closed_at": {"$lt": closed_before.isoformat()}, "reporter.removed_at": None},
-            {"reporter": 1}).limit(limit)]
+        """Closed petitions past the retention period that still hold a contact, read an hour
+        of closures at a time from the first hour that held one at the last sweep."""
+        cutoff = closed_before.astimezone(UTC).isoformat()
+        last = cutoff[:13]
+        through = self._forgotten_through(last)
+        found, wholly_forgotten = [], through
+        for hour in _hours_after(through, last):
+            docs = list(self.db.petitions.find({"contact_closed_hour": hour},
+                                               {"reporter": 1, "closed_at": 1}))
+            if not docs and hour < last and wholly_forgotten == _hour_before(hour):
+                wholly_forgotten = hour
+            found += [(d["_id"], d["reporter"]) for d in docs if d["closed_at"] < cutoff]
+            if len(found) >= limit:
+                break
+        if wholly_forgotten != through:
+            self.db.sweeps.replace_one({"_id": FORGOTTEN_THROUGH}, {"hour": wholly_forgotten},
+                                       upsert=True)
+        return found[:limit]
+
+    def _forgotten_through(self, last):
+        """The last hour whose closures hold no contact any more (``sweeps``); found the
+        first time by reading every closure that holds one, once per database (and after
+        an upgrade): the hour before the first, or ``last`` when there is none."""
+        kept = self.db.sweeps.find_one({"_id": FORGOTTEN_THROUGH})
+        if kept:
+            return kept["hour"]
+        hours = [d["contact_closed_hour"] for d in self.db.petitions.find(
+            {"contact_closed_hour": {"$ne": None}}, {"contact_closed_hour": 1})]
+        through = _hour_before(min(hours)) if hours else last
+        try:
+            self.db.sweeps.insert_one({"_id": FORGOTTEN_THROUGH, "hour": through})
+        except DuplicateKeyError:
+            pass  # another instance found it first, the same way
+        return through
+
+    def forget_reporter(self, petition_id, forgotten):
+        """Keep only what the retention rule leaves of the reporter."""
+        self.db.petitions.update_one({"_id": petition_id}, {"$set": {
+            "reporter": forgotten, "contact_closed_hour": None}})
 
     def reporters_to_seal(self, is_current, limit=500):
         """Contacts in the clear (written before sealing began) or under a retired key."""
