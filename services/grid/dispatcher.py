@@ -117,6 +117,19 @@ def choose(request, grid, rules, teams, load, excluded):
                                       "why": reason}, "considered": considered}
 
 
+def handlers_to_balance(request, grid, rules, teams):
+    """The keys of the handlers whose open orders ``choose`` may weigh: those that share
+    the specificity of the rules that apply with another handler. A handler alone in its
+    tier is chosen or passed over whatever its load, so its orders need no count."""
+    tiers = {}
+    for rule in [*rules, FALLBACK_RULE]:
+        if not _mismatch(rule, request["category"], grid):
+            tiers.setdefault(_specificity(rule, request["category"], grid), []).extend(
+                handlers_of(rule, grid, teams)[0])
+    return {handler_key(h) for handlers in tiers.values() if len(handlers) > 1
+            for h in handlers}
+
+
 def _mismatch(rule, category, grid):
     if rule["category"] not in (ANY, category):
         return f"it is for {rule['category']}, not {category}"

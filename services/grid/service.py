@@ -313,8 +313,7 @@ class GridService(Evaluation, Assessment, SpotChecks, Disclosure, PlatformServic
                                f"{request['grid_id']!r}")
         rules = self.store.rules()["rules"]
         teams = self.store.volunteer_teams()
-        keys = {dispatcher.handler_key(h) for rule in rules
-                for h in dispatcher.handlers_of(rule, grid, teams)[0]}
+        keys = dispatcher.handlers_to_balance(request, grid, rules, teams)
         previous = self.store.dispatch(request["petition_id"], request["round"] - 1)
         record, events = dispatcher.dispatch(
             request, grid, rules, teams, self.store.open_load(keys), previous, self._policy(),

@@ -108,6 +108,14 @@ def test_among_eligible_teams_the_one_with_fewest_open_orders_gets_it():
     assert "fewest open orders" in record["explanation"]["chosen"]["why"]
 
 
+def test_open_orders_are_counted_only_for_handlers_tied_on_a_rule_that_applies():
+    rules = [rule("plumbing", PLUMBERS), rule("electrics", TEAM_A, category="electrics"),
+             rule("anything", TEAM_A, category="*")]
+    assert dispatcher.handlers_to_balance(request().data, GRID, rules, TEAMS) == {
+        "team-a", "team-b"}
+    assert dispatcher.handlers_to_balance(request().data, GRID, rules[1:], TEAMS) == set()
+
+
 def test_a_matter_no_rule_covers_goes_to_the_grids_butler_team_unfunded():
     record, _ = dispatch([rule("r", TEAM_A, category="sanitation")],
                          event=request(category="other"))
