@@ -22,7 +22,9 @@ indexed equality finds. The balance is then read from the last link, one or two
 lookups, instead of summed over the account's whole history, which a budget line
 that a city's orders are held on and settled from soon outgrows (``post_chained``).
 The chain is exact because each link is built on the one before it: two builders
-on the same link claim the same number, and the loser rebuilds on the winner.
+on the same link claim the same number, and the loser rebuilds on the winner. An
+account that moves only in a chain's links (a budget line's held account) is
+*tracked* by it: each link carries its balance too (``guard.tracked``).
 
 The morality bank (hours) numbers its members' debits; the funding service chains
 its budget lines (a donation debits one member and credits another, so the bank
@@ -94,24 +96,32 @@ def post_numbered(collection, account, build, insert):
     raise _busy(account)
 
 
-def post_chained(collection, account, build, insert, summed_balance):
+def post_chained(collection, account, build, insert, summed_balance, tracked=()):
     """Insert what ``build(balance)`` returns as the next link of ``account``'s chain:
-    numbered, with the balance after it. ``build`` refuses an overdraft and a key
-    already posted; ``insert`` is as for ``post_numbered``. ``summed_balance(account)``
-    sums the postings, for an account whose last link was recorded before chains."""
+    numbered, with the balance after it, and the balances after it of the ``tracked``
+    accounts (which must move in this chain's links only). ``build`` refuses an overdraft
+    and a key already posted; ``insert`` is as for ``post_numbered``.
+    ``summed_balance(account)`` sums the postings, for an account whose last link was
+    recorded before chains (or before it was tracked)."""
     taken = 0
     for attempt in range(MAX_ATTEMPTS):
-        seq, balance = chain_end(collection, account, summed_balance)
+        seq, guard = last_link(collection, account)
+        balance = guard["balance"] if guard and "balance" in guard else summed_balance(account)
         if seq < taken:
             # Taken by a debit this lookup cannot see (numbered before chains listed
             # their account): it posted nothing to the account, so the sum is right.
-            seq, balance = taken, summed_balance(account)
+            seq, guard, balance = taken, None, summed_balance(account)
         transaction = build(balance)
         seq += 1
-        after = balance + sum(p["amount_fen"] for p in transaction["postings"]
-                              if p["account"] == account)
-        transaction = dict(transaction, guard={"account": account, "seq": seq, "balance": after},
-                           guard_key=guard_key(account, seq))
+
+        moved = {}
+        for posting in transaction["postings"]:
+            moved[posting["account"]] = moved.get(posting["account"], 0) + posting["amount_fen"]
+        link = {"account": account, "seq": seq, "balance": balance + moved.get(account, 0)}
+        if tracked:
+            link["tracked"] = [{"account": t, "balance": tracked_balance(
+                guard, t, summed_balance) + moved.get(t, 0)} for t in tracked]
+        transaction = dict(transaction, guard=link, guard_key=guard_key(account, seq))
         if insert(transaction):
             _chain_ends[(collection.full_name, account)] = seq
             return transaction
@@ -119,6 +129,15 @@ def post_chained(collection, account, build, insert, summed_balance):
         # Builders racing for one account take turns, rather than all retrying at once.
         time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
     raise _busy(account)
+
+
+def tracked_balance(guard, account, summed_balance):
+    """A tracked account's balance as of a chain's link (``guard``, None before the first):
+    carried by the link, else the sum of its postings."""
+    for entry in (guard or {}).get("tracked", []):
+        if entry["account"] == account:
+            return entry["balance"]
+    return summed_balance(account)
 
 
 def guard_key(account, seq):
@@ -134,6 +153,15 @@ _chain_ends = {}
 def chain_end(collection, account, summed_balance):
     """The number and balance of ``account``'s last link (0 and the sum of its postings
     when nothing is chained yet)."""
+    seq, guard = last_link(collection, account)
+    if guard is None or "balance" not in guard:
+        return seq, summed_balance(account)
+    return seq, guard["balance"]
+
+
+def last_link(collection, account):
+    """The number of ``account``'s last link and its guard (0 and None when nothing is
+    chained yet)."""
     known = _chain_ends.get((collection.full_name, account))
     seq = last_seq(collection, account) if known is None else known
     link = collection.find_one({"guard_key": guard_key(account, seq)}, {"guard": 1}) \
@@ -142,9 +170,7 @@ def chain_end(collection, account, summed_balance):
                                            {"guard": 1}):
         link, seq = following, seq + 1
     _chain_ends[(collection.full_name, account)] = seq
-    if link is None or "balance" not in link["guard"]:
-        return seq, summed_balance(account)
-    return seq, link["guard"]["balance"]
+    return seq, link["guard"] if link else None
 
 
 def _busy(account):

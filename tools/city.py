@@ -418,8 +418,10 @@ class Ledger:
             transaction = self_guarded(transaction)
         else:
             seq = self.seq[line] = self.seq.get(line, 0) + 1
+            held = funding.held_of(line)
             transaction = dict(transaction, guard_key=guard_key(line, seq), guard={
-                "account": line, "seq": seq, "balance": self.balances[line]})
+                "account": line, "seq": seq, "balance": self.balances.get(line, 0),
+                "tracked": [{"account": held, "balance": self.balances.get(held, 0)}]})
         self.writer.add("funding", "transactions", aggregate(with_accounts(transaction)))
         self.days.setdefault((transaction["department_id"], transaction["day"]), []).append(
             {"_id": transaction["_id"], "postings": transaction["postings"]})

@@ -65,9 +65,22 @@ def line_account(department_id, budget_line, fiscal_year):
 
 
 def line_of(transaction):
-    """The budget line a transaction posts to, if any (a transaction touches one line)."""
-    return next((p["account"] for p in transaction["postings"]
-                 if department_of(p["account"])), None)
+    """The budget line whose chain a transaction is a link of, if any: the line it posts
+    to, or whose held account it posts to (a transaction touches one line). So every
+    posting to a held account is a link of its line's chain, which tracks the held
+    balance (a capture or its reversal may post nothing to the line itself)."""
+    accounts = [p["account"] for p in transaction["postings"]]
+    return next((a for a in accounts if department_of(a)), None) or next(
+        (line_of_held(a) for a in accounts if a.startswith("held:")), None)
+
+
+def held_of(line):
+    """The held account of a budget line (``line_account``)."""
+    return "held:" + line.removeprefix("dept:")
+
+
+def line_of_held(held):
+    return "dept:" + held.removeprefix("held:")
 
 
 def held_account(department_id, budget_line, fiscal_year):

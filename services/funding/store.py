@@ -29,8 +29,10 @@ from shared.ledger import (
     GUARD_KEY_INDEX,
     add_missing_accounts,
     chain_end,
+    last_link,
     post_chained,
     self_guarded,
+    tracked_balance,
     with_accounts,
 )
 from shared.storage import AggregateCollection, MongoStore
@@ -150,7 +152,7 @@ class FundingStore(MongoStore):
             posted = post_chained(
                 self.db.transactions, line, checked,
                 lambda t: self.transactions.create(with_accounts(t), box["events"]),
-                self.summed_balance)
+                self.summed_balance, tracked=(domain.held_of(line),))
         except _Posted:
             self.add_to_totals(self.transaction(key))
             return None
@@ -352,13 +354,15 @@ class FundingStore(MongoStore):
         return rows[0]["balance"] if rows else 0
 
     def held_balances(self):
-        """The balance of every held account (what each line has committed to open orders)."""
-        return {row["_id"]: row["fen"] for row in self.db.transactions.aggregate([
-            {"$match": {"postings.account": {"$regex": "^held:"}}},
-            {"$unwind": "$postings"},
-            {"$match": {"postings.account": {"$regex": "^held:"}}},
-            {"$group": {"_id": "$postings.account", "fen": {"$sum": "$postings.amount_fen"}}},
-        ])}
+        """What each budget line ever allocated has committed to open orders: its held
+        account's balance, carried by the line's last link (every posting to a held
+        account is a link of its line's chain), a few indexed lookups a line."""
+        lines = sorted({p["account"] for t in self.db.transactions.find(
+            {"kind": "allocation"}, {"postings": 1}) for p in t["postings"]
+            if domain.department_of(p["account"])})
+        return {domain.held_of(line): tracked_balance(
+            last_link(self.db.transactions, line)[1], domain.held_of(line), self.summed_balance)
+            for line in lines}
 
     def postings_of(self, account):
         return sum(1 for t in self.db.transactions.find({"accounts": account}, {"_id": 1}))

@@ -64,6 +64,8 @@ def test_the_city_generators_ledger_reconciles_and_its_day_totals_are_its_sums(w
     assert funding.reconcile(transactions)["reconciled"] is True
     for line in {funding.line_of(t) for t in transactions} - {None}:
         assert store.balance(line) == store.summed_balance(line)
+    held = store.held_balances()
+    assert held and all(fen == store.summed_balance(account) for account, fen in held.items())
     for department in {t["department_id"] for t in transactions}:
         where = {"department_id": department}
         assert store.statement(dict(where), None, None, 10)["totals_fen"] == \

@@ -14,6 +14,7 @@ from shared import ledger
 from tests.integration.test_statement_totals import START, order
 
 LINE = domain.line_account("housing", "public_infrastructure", 2026)
+HELD = domain.held_of(LINE)
 
 
 @pytest.fixture
@@ -60,6 +61,28 @@ def test_each_posting_to_a_line_is_the_next_link_and_carries_the_balance_after_i
     assert store.balance(LINE) == store.summed_balance(LINE) == 980_000
 
 
+def test_each_link_carries_what_its_line_has_on_hold_after_it(store):
+    hold(store, 1)
+    hold(store, 2, estimate=50_000)
+    capture(store, 1)
+    assert store.post(*domain.release(order(2)[0], 50_000, START, None, "returned"))
+    hold(store, 3)
+    assert [t["guard"]["tracked"] for t in store.db.transactions.find(
+        {"guard.account": LINE, "guard.seq": {"$gt": 1}}).sort("guard.seq")] == [
+        [{"account": HELD, "balance": fen}] for fen in (30_000, 80_000, 50_000, 0, 30_000)]
+    assert store.held_balances() == {HELD: 30_000} and store.summed_balance(HELD) == 30_000
+
+
+def test_the_reversal_of_a_capture_that_spent_exactly_its_hold_is_a_link_of_the_line(store):
+    hold(store, 1)
+    spent = capture(store, 1)
+    reversal = domain.reversal(spent, "wrong centre", "bureau", START)
+    assert domain.line_of(reversal) == LINE
+    store.post(reversal)
+    assert store.transaction(reversal["_id"])["guard"]["seq"] == 4
+    assert store.held_balances() == {HELD: 30_000} and store.summed_balance(HELD) == 30_000
+
+
 def test_a_capture_that_spends_exactly_its_hold_takes_the_lines_next_number(store):
     hold(store, 1)
     spent = capture(store, 1)
@@ -74,10 +97,12 @@ def test_a_line_recorded_before_chains_continues_from_the_sum_of_its_postings(st
     spent = capture(store, 1)
     # As the foundation release left them: no balances on the links, no keys to find
     # them by, and a capture numbered on the line without listing it.
-    store.db.transactions.update_many({}, {"$unset": {"guard.balance": "", "guard_key": ""}})
+    store.db.transactions.update_many({}, {"$unset": {"guard.balance": "", "guard_key": "",
+                                                      "guard.tracked": ""}})
     store.db.transactions.update_one({"_id": spent["_id"]}, {"$pull": {"accounts": LINE}})
     ledger._chain_ends.clear()  # a service started on that database
-    assert hold(store, 2)["guard"] == {"account": LINE, "seq": 4, "balance": 940_000}
+    assert hold(store, 2)["guard"] == {"account": LINE, "seq": 4, "balance": 940_000,
+                                       "tracked": [{"account": HELD, "balance": 30_000}]}
     assert hold(store, 3)["guard"]["seq"] == 5
     assert store.balance(LINE) == store.summed_balance(LINE) == 910_000
 
@@ -91,6 +116,7 @@ def test_concurrent_settlements_on_one_line_all_go_through_each_with_its_own_num
     assert [seq for seq, _ in links(store)] == list(range(1, 18))
     assert store.balance(LINE) == store.summed_balance(LINE) \
         == 1_000_000 - sum(30_000 - n for n in range(8))
+    assert store.held_balances() == {HELD: 0}
 
 
 def test_concurrent_holds_never_overdraw_a_line(store):
