@@ -106,14 +106,13 @@ def post_chained(collection, account, build, insert, summed_balance, tracked=())
     taken = 0
     for attempt in range(MAX_ATTEMPTS):
         seq, guard = last_link(collection, account)
-        balance = guard["balance"] if guard and "balance" in guard else summed_balance(account)
+        balance = _carried_balance(guard, account, summed_balance)
         if seq < taken:
             # Taken by a debit this lookup cannot see (numbered before chains listed
             # their account): it posted nothing to the account, so the sum is right.
             seq, guard, balance = taken, None, summed_balance(account)
         transaction = build(balance)
         seq += 1
-
         moved = {}
         for posting in transaction["postings"]:
             moved[posting["account"]] = moved.get(posting["account"], 0) + posting["amount_fen"]
@@ -154,9 +153,13 @@ def chain_end(collection, account, summed_balance):
     """The number and balance of ``account``'s last link (0 and the sum of its postings
     when nothing is chained yet)."""
     seq, guard = last_link(collection, account)
-    if guard is None or "balance" not in guard:
-        return seq, summed_balance(account)
-    return seq, guard["balance"]
+    return seq, _carried_balance(guard, account, summed_balance)
+
+
+def _carried_balance(guard, account, summed_balance):
+    """The chain's own balance as of a link (``guard``): carried by it, else (a link from
+    before chains carried balances, or no link yet) the sum of its postings."""
+    return guard["balance"] if guard and "balance" in guard else summed_balance(account)
 
 
 def last_link(collection, account):
