@@ -99,12 +99,14 @@ class OutboxRelay(DependencyProvider):
                 pass
 
     def relay_written(self):
+        """Publish the outboxes as this process wrote them. One that changed since (another
+        process added events, or relayed some) keeps what was added for its writer, or
+        for the sweep; anything already relayed is published again, which consumers,
+        idempotent on the event's identity, ignore."""
         for name in self.collections:
             collection = self.db[name]
-            for id in UNRELAYED.take(collection):
-                doc = collection.find_one({"_id": id, "outbox_pending": True}, {"outbox": 1})
-                if doc is not None:
-                    self.relay(collection, doc)
+            for id, outbox in UNRELAYED.take(collection).items():
+                self.relay(collection, {"_id": id, "outbox": outbox})
 
     def keep(self, event):
         """Keep what was published, so it can be replayed to a subscriber that missed it."""

@@ -25,20 +25,21 @@ _clients = {}
 
 
 class Unrelayed:
-    """The aggregates this process has just given events, so the relay can go
-    straight to them by id rather than search for pending outboxes: FerretDB
-    answers that search by scanning the whole collection. Keyed by the
-    collection's full name (database.collection), so services sharing a process
-    (as in tests) each take only their own."""
+    """The aggregates this process has just given events, with their outboxes as
+    written, so the relay can publish them without searching for pending outboxes
+    (FerretDB answers that search by scanning the whole collection) or reading the
+    documents again. Keyed by the collection's full name (database.collection), so
+    services sharing a process (as in tests) each take only their own."""
 
     def __init__(self):
-        self.ids = defaultdict(set)
+        self.outboxes = defaultdict(dict)
 
-    def add(self, collection, id):
-        self.ids[collection.full_name].add(id)
+    def add(self, collection, id, outbox):
+        self.outboxes[collection.full_name][id] = outbox
 
     def take(self, collection):
-        return self.ids.pop(collection.full_name, set())
+        """Outboxes by aggregate id, each the newest this process wrote."""
+        return self.outboxes.pop(collection.full_name, {})
 
 
 UNRELAYED = Unrelayed()
@@ -172,7 +173,7 @@ class AggregateCollection:
         except DuplicateKeyError:
             return False
         if events:
-            UNRELAYED.add(self.collection, doc["_id"])
+            UNRELAYED.add(self.collection, doc["_id"], doc["outbox"])
         return True
 
     def put(self, id, decide, handled=None):
@@ -220,7 +221,7 @@ class AggregateCollection:
             )
             if saved is not None:
                 if change.events:
-                    UNRELAYED.add(self.collection, id)
+                    UNRELAYED.add(self.collection, id, saved["outbox"])
                 return saved
         raise Conflict(f"{id} kept changing under concurrent updates; try again")
 

@@ -50,3 +50,24 @@ def test_an_event_added_while_the_outbox_was_being_relayed_stays_pending(grids, 
     assert [e["id"] for e in doc["outbox"]] == ["e2"] and doc["outbox_pending"] is True
     relay.relay(grids.collection, pending(grids))
     assert grids.get("g01")["outbox_pending"] is False
+
+
+def test_an_outbox_this_process_wrote_is_relayed_as_written(grids, relay):
+    grids.change("g01", lambda doc: Change(events=[event("e2")]))
+
+    relay.relay_written()
+
+    assert grids.get("g01")["outbox"] == []
+    assert sorted(e["_id"] for e in relay.db[PUBLISHED].find()) == ["e1", "e2"]
+
+
+def test_what_another_process_added_after_this_one_wrote_stays_for_the_sweep(grids, relay):
+    grids.collection.update_one({"_id": "g01"}, {"$push": {"outbox": event("e3")}})
+
+    relay.relay_written()
+
+    assert [e["id"] for e in grids.get("g01")["outbox"]] == ["e3"]
+    assert grids.get("g01")["outbox_pending"] is True
+    while relay.sweep():
+        pass
+    assert grids.get("g01")["outbox_pending"] is False
