@@ -30,8 +30,13 @@ FIGURES = {field: 1 for field in ("grid_id", "community_id", "state", "raised_at
 
 
 def with_keys(petition):
-    """The petition with the keys its checks and sweeps find it by, each one indexed
-    equality, which FerretDB pushes down (it reads every document for anything else):
+    """The petition with the keys it is found by (``keys_of``)."""
+    return {**petition, **keys_of(petition)}
+
+
+def keys_of(petition):
+    """The keys the petition's checks and sweeps find it by, each one indexed equality,
+    which FerretDB pushes down (it reads every document for anything else):
 
     - ``open_in``, ``<grid>/<category>`` while it is open and None once it is closed,
       rejected or merged: the duplicate check reads the grid's open petitions of the
@@ -42,8 +47,7 @@ def with_keys(petition):
     is_open = petition.get("state") not in (*FINAL, "merged")
     reporter = petition.get("reporter")
     holds_contact = petition.get("closed_at") and reporter and "removed_at" not in reporter
-    return {**petition,
-            "open_in": f"{petition.get('grid_id')}/{petition.get('category')}" if is_open else None,
+    return {"open_in": f"{petition.get('grid_id')}/{petition.get('category')}" if is_open else None,
             "contact_closed_hour": _utc_hour(petition["closed_at"]) if holds_contact else None}
 
 
@@ -53,15 +57,19 @@ def _utc_hour(time):
 
 
 def _hour_before(hour):
-    return (datetime.fromisoformat(f"{hour}:00+00:00") - timedelta(hours=1)).isoformat()[:13]
+    return (_start_of(hour) - timedelta(hours=1)).isoformat()[:13]
 
 
 def _hours_after(hour, last):
     """The UTC hours after ``hour`` up to ``last``, both as ``_utc_hour`` gives them."""
-    at, end = (datetime.fromisoformat(f"{h}:00+00:00") for h in (hour, last))
+    at, end = _start_of(hour), _start_of(last)
     while at < end:
         at += timedelta(hours=1)
         yield at.isoformat()[:13]
+
+
+def _start_of(hour):
+    return datetime.fromisoformat(f"{hour}:00+00:00")
 
 
 # The sweeps' record of the last hour of closures whose contacts are all forgotten.
@@ -125,10 +133,9 @@ class PetitionStore(MongoStore):
         for doc in self.db.petitions.find(
                 {"contact_closed_hour": {"$exists": False}},
                 {"grid_id": 1, "category": 1, "state": 1, "closed_at": 1, "reporter": 1}):
-            keys = with_keys(doc)
             self.db.petitions.update_one(
-                {"_id": doc["_id"], "contact_closed_hour": {"$exists": False}}, {"$set": {
-                    "open_in": keys["open_in"], "contact_closed_hour": keys["contact_closed_hour"]}})
+                {"_id": doc["_id"], "contact_closed_hour": {"$exists": False}},
+                {"$set": keys_of(doc)})
         self.db.sweeps.delete_one({"_id": FORGOTTEN_THROUGH})
         geo.add_missing_tiles(self.db.grids)
 
@@ -145,9 +152,7 @@ class PetitionStore(MongoStore):
             change = decide(doc)
             if change is None:
                 return None
-            keys = with_keys({**doc, **change.set})
-            return replace(change, set={**change.set, "open_in": keys["open_in"],
-                                        "contact_closed_hour": keys["contact_closed_hour"]})
+            return replace(change, set={**change.set, **keys_of({**doc, **change.set})})
 
         decided.new_attempt = getattr(decide, "new_attempt", lambda: None)
         return self.petitions.change(petition_id, decided, handled=handled)
