@@ -14,18 +14,35 @@ import eventlet
 from eventlet.queue import Empty, LightQueue
 from nameko.extensions import DependencyProvider
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
 
 from shared.broker import Broker, sleep_backoff
 from shared.catalogue import CATALOGUE
 from shared.observability import EVENTS_PUBLISHED, OUTBOX_FAILURES
-from shared.storage import UNRELAYED, database
+from shared.storage import UNRELAYED, database, insert_once
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
 PUBLISHED = "published_events"
 BATCH = 200
+REMEMBERED = 10_000
+
+
+class Remembered:
+    """The ids of the last events this process published, confirmed: a write made while
+    one was being published still lists it, and publishing it again would make every
+    consumer handle it again, only to find it handled."""
+
+    def __init__(self, size=REMEMBERED):
+        self.ids, self.size = {}, size
+
+    def add(self, id):
+        self.ids[id] = None
+        if len(self.ids) > self.size:
+            del self.ids[next(iter(self.ids))]
+
+    def __contains__(self, id):
+        return id in self.ids
 
 
 class OutboxRelay(DependencyProvider):
@@ -34,6 +51,7 @@ class OutboxRelay(DependencyProvider):
 
     def __init__(self, *collections):
         self.collections = collections
+        self.published = Remembered()
 
     def setup(self):
         self.db = database(self.container)
@@ -101,8 +119,9 @@ class OutboxRelay(DependencyProvider):
     def relay_written(self):
         """Publish the outboxes as this process wrote them. One that changed since (another
         process added events, or relayed some) keeps what was added for its writer, or
-        for the sweep; anything already relayed is published again, which consumers,
-        idempotent on the event's identity, ignore."""
+        for the sweep; what this process already published is not published again, and
+        what another process did is, which consumers, idempotent on the event's
+        identity, ignore."""
         for name in self.collections:
             collection = self.db[name]
             for id, outbox in UNRELAYED.take(collection).items():
@@ -110,11 +129,9 @@ class OutboxRelay(DependencyProvider):
 
     def keep(self, event):
         """Keep what was published, so it can be replayed to a subscriber that missed it."""
-        try:
-            self.db[PUBLISHED].insert_one({"_id": event["id"], "time": event["time"],
-                                           "type": event["type"], "event": event})
-        except DuplicateKeyError:
-            pass  # published again after a crash: kept the first time
+        # Published again after a crash: kept the first time.
+        insert_once(self.db[PUBLISHED], {"_id": event["id"], "time": event["time"],
+                                         "type": event["type"], "event": event})
 
     def sweep(self):
         """Publish one batch of whatever is pending; True if there may be more."""
@@ -130,10 +147,13 @@ class OutboxRelay(DependencyProvider):
     def relay(self, collection, doc):
         events = doc.get("outbox", [])
         for event in events:
+            if event["id"] in self.published:
+                continue
             consumed = bool(CATALOGUE.by_type[event["type"]].consumers)
             self.broker.publish_event(event, mandatory=consumed)
             EVENTS_PUBLISHED.labels(event["type"]).inc()
             self.keep(event)
+            self.published.add(event["id"])
         # Usually nothing was added since the read, and one write empties the outbox and
         # lowers the flag: FerretDB rewrites the whole document on every update, so a
         # second write would cost as much as the first.

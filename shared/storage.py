@@ -24,6 +24,17 @@ from shared.errors import Conflict
 _clients = {}
 
 
+def insert_once(collection, doc):
+    """Insert ``doc`` unless a document with its ``_id`` is there; True if it was inserted.
+    What a log keyed by an event's identity or a key of its own needs: FerretDB answers an
+    insert with one write, an upsert with a read and a write."""
+    try:
+        collection.insert_one(doc)
+    except DuplicateKeyError:
+        return False
+    return True
+
+
 class Unrelayed:
     """The aggregates this process has just given events, with their outboxes as
     written, so the relay can publish them without searching for pending outboxes
@@ -168,9 +179,7 @@ class AggregateCollection:
         """Insert a new aggregate with its first events; False if it already exists."""
         doc = dict(doc, version=1, outbox=list(events), outbox_pending=bool(events),
                    handled=[handled] if handled else [])
-        try:
-            self.collection.insert_one(doc)
-        except DuplicateKeyError:
+        if not insert_once(self.collection, doc):
             return False
         if events:
             UNRELAYED.add(self.collection, doc["_id"], doc["outbox"])

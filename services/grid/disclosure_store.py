@@ -8,7 +8,7 @@ from datetime import UTC
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from shared.storage import MongoStore
+from shared.storage import MongoStore, insert_once
 
 FOLDS = {"proposal": "disclosed_proposals", "order": "disclosed_orders"}
 
@@ -21,12 +21,9 @@ class DisclosureStore(MongoStore):
 
     def record(self, event, subject, admitted):
         """Keep the event's admitted data in the log (once)."""
-        self.db.disclosure_events.update_one(
-            {"_id": event.key},
-            {"$setOnInsert": {"subject": subject, "type": event.type, "id": event.id,
-                              "time": event.time.astimezone(UTC).isoformat(),
-                              "data": admitted}},
-            upsert=True)
+        insert_once(self.db.disclosure_events,
+                    {"_id": event.key, "subject": subject, "type": event.type, "id": event.id,
+                     "time": event.time.astimezone(UTC).isoformat(), "data": admitted})
 
     def events_of(self, subject):
         return list(self.db.disclosure_events.find({"subject": subject}))

@@ -7,7 +7,7 @@ from datetime import UTC
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from shared.storage import MongoStore
+from shared.storage import MongoStore, insert_once
 
 
 class EvaluationStore(MongoStore):
@@ -21,12 +21,10 @@ class EvaluationStore(MongoStore):
 
     def record(self, event, data):
         """Keep the event, with its data as it travelled, in the log (once)."""
-        self.db.evaluation_events.update_one(
-            {"_id": event.key},
-            {"$setOnInsert": {"petition_id": data["petition_id"], "type": event.type,
-                              "id": event.id, "time": event.time.astimezone(UTC).isoformat(),
-                              "data": data}},
-            upsert=True)
+        insert_once(self.db.evaluation_events,
+                    {"_id": event.key, "petition_id": data["petition_id"], "type": event.type,
+                     "id": event.id, "time": event.time.astimezone(UTC).isoformat(),
+                     "data": data})
 
     def events_of(self, petition_id):
         return list(self.db.evaluation_events.find({"petition_id": petition_id}))

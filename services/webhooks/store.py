@@ -1,7 +1,6 @@
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
 
-from shared.storage import MongoStore
+from shared.storage import MongoStore, insert_once
 
 SHOWN = {"secret": 0}
 
@@ -26,10 +25,7 @@ class WebhookStore(MongoStore):
 
     def add_delivery(self, delivery):
         """Once per subscription and event, however often the event is delivered to us."""
-        try:
-            self.db.deliveries.insert_one(delivery)
-        except DuplicateKeyError:
-            pass
+        insert_once(self.db.deliveries, delivery)
 
     def due(self, now, limit=100):
         return list(self.db.deliveries.find({"state": "pending", "next_at": {"$lte": now.isoformat()}})

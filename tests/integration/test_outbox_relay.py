@@ -3,7 +3,7 @@
 import pytest
 
 from shared.domain import Change
-from shared.outbox import PUBLISHED, OutboxRelay
+from shared.outbox import PUBLISHED, OutboxRelay, Remembered
 from shared.storage import AggregateCollection
 
 
@@ -71,3 +71,28 @@ def test_what_another_process_added_after_this_one_wrote_stays_for_the_sweep(gri
     while relay.sweep():
         pass
     assert grids.get("g01")["outbox_pending"] is False
+
+
+def test_an_event_this_process_published_is_not_published_again_by_a_later_outbox(
+        grids, relay):
+    published = []
+    publish = relay.broker.publish_event
+    relay.broker.publish_event = lambda event, **kw: (published.append(event["id"]),
+                                                     publish(event, **kw))
+    read = pending(grids)
+    grids.change("g01", lambda doc: Change(events=[event("e2")]))
+    relay.relay(grids.collection, read)
+
+    relay.relay_written()
+
+    assert published == ["e1", "e2"]
+    doc = grids.get("g01")
+    assert doc["outbox"] == [] and doc["outbox_pending"] is False
+
+
+def test_the_relay_remembers_only_the_latest_events_it_published():
+    remembered = Remembered(size=2)
+    for id in ("e1", "e2", "e3"):
+        remembered.add(id)
+
+    assert "e1" not in remembered and "e2" in remembered and "e3" in remembered
