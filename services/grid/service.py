@@ -276,12 +276,17 @@ class GridService(Evaluation, Assessment, SpotChecks, Disclosure, PlatformServic
     @subscribe("petition.resolved.v1")
     @subscribe("petition.rejected.v1")
     def track_progress(self, event):
-        record = self.store.latest_dispatch(event.data["petition_id"])
-        if record is None or record["round"] != event.data.get("round", record["round"]):
-            return  # not dispatched yet, or an earlier round: no clock of ours runs
+        petition_id, round = event.data["petition_id"], event.data.get("round")
+        if round is None:
+            record = self.store.latest_dispatch(petition_id)
+            if record is None:
+                return  # not dispatched yet: no clock of ours runs
+            round = record["round"]
+        # An earlier round's record is closed, and progress leaves a closed record alone.
         decide, saved = captured(partial(dispatcher.progress, event.type, event.time,
                                           self._policy(), self.store.calendar()))
-        self.store.change_dispatch(record["_id"], decide, handled=event.key)
+        record = self.store.change_dispatch(dispatcher.dispatch_id(petition_id, round), decide,
+                                            handled=event.key)
         on_time = (saved.get("change") and saved["change"].set.get("acknowledged_on_time"))
         if on_time is not None:
             ACKNOWLEDGED.labels(record["grid_id"], str(on_time).lower()).inc()

@@ -242,6 +242,13 @@ def test_acknowledging_stops_the_acknowledge_clock_but_not_the_finish_clock():
     assert resolved["open"] is False and resolved["next_clock_at"] is None
 
 
+def test_progress_of_a_round_already_superseded_changes_nothing():
+    record, _ = dispatch([rule("r", TEAM_A)])
+    superseded = apply(record, dispatcher.superseded(record))
+    for event_type in ("petition.acknowledged.v1", "petition.resolved.v1"):
+        assert dispatcher.progress(event_type, NOW, POLICY, CALENDAR, superseded) is None
+
+
 def test_a_pending_extension_pauses_the_finish_clock_and_the_pause_is_added_back():
     record, _ = dispatch([rule("r", TEAM_A)])
     record = apply(record, dispatcher.progress("petition.acknowledged.v1", NOW, POLICY, CALENDAR,
