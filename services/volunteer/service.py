@@ -362,10 +362,10 @@ class VolunteerService(PlatformService):
     @subscribe("funds.held.v1")
     def track_funding(self, event):
         """Mark the task while its funding is blocked, so the team knows why it waits."""
-        task_id = domain.task_id_for(event.data["petition_id"], event.data["round"])
-        if self.store.task(task_id) is not None:
-            self.store.change_task(task_id, partial(
-                domain.mark_funding, event.type == "funds.blocked.v1"), handled=event.key)
+        # No task (a handler that takes none) leaves nothing to mark.
+        self.store.change_task(domain.task_id_for(event.data["petition_id"], event.data["round"]),
+                               partial(domain.mark_funding, event.type == "funds.blocked.v1"),
+                               handled=event.key)
 
     @subscribe("petition.returned.v1")
     @subscribe("petition.reopened.v1")
@@ -418,14 +418,16 @@ class VolunteerService(PlatformService):
             caller.check(caller.covers_grid(volunteer["home_grid_id"]), "this volunteer's grid")
 
     def _task(self, task_id):
-        task = self.store.task(task_id)
+        return self._found(task_id, self.store.task(task_id))
+
+    def _change(self, task_id, decide):
+        return self._found(task_id, self.store.change_task(task_id, decide))
+
+    @staticmethod
+    def _found(task_id, task):
         if task is None:
             raise NotFound(f"No task {task_id!r}; list a team's tasks with GET /tasks?team_id=.")
         return task
-
-    def _change(self, task_id, decide):
-        self._task(task_id)
-        return self.store.change_task(task_id, decide)
 
     def _volunteer(self, volunteer_id):
         volunteer = self.store.volunteer(volunteer_id)

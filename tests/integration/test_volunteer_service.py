@@ -124,6 +124,8 @@ def test_work_is_verified_by_the_grid_leader_or_sent_back_with_a_reason(voluntee
         "volunteer_id": "p5", "note": "Bought a new grate"}).status_code == 200
     report = {"volunteer_id": "p5", "hours": 2, "cost_fen": 4_500, "notes": "Replaced the grate",
               "evidence": [{"url": "https://photos.example.cn/grate.jpg"}]}
+    missing = api.post("/tasks/T-P-nothing-1/complete", json=report)
+    assert missing.status_code == 404 and "GET /tasks?team_id=" in missing.json()["error"]["message"]
     assert api.post(f"/tasks/{task_id}/complete", json=report).json()["status"] == "submitted"
     assert api.post(f"/tasks/{task_id}/verify", json={
         "verifier_id": "p1", "approved": True}).status_code == 403
