@@ -159,12 +159,17 @@ class FundingService(PlatformService):
         data = event.data
         if data["funding"] is None:
             return
-        order = self._with_place(domain.order_from_completion(data, event.correlationid))
+        order = domain.order_from_completion(data, event.correlationid)
+        # A completion does not say where; the hold made at dispatch does.
+        hold = self.store.transaction(f"hold:{order['order_id']}")
+        if hold:
+            order.update(grid_id=hold["grid_id"], community_id=hold["community_id"])
         if data["cost_fen"] == 0:
             self._release(order["order_id"], event, "the work cost nothing")
             return
-        if order["funding"]["estimate_fen"] > 0 and not self._hold(order, event, "capture",
-                                                                    data["cost_fen"]):
+        # An order blocked at dispatch is held now, if its line can cover it.
+        if order["funding"]["estimate_fen"] > 0 and hold is None and not self._hold(
+                order, event, "capture", data["cost_fen"]):
             return
         self._capture(order, data["cost_fen"], None, event)
 
@@ -200,11 +205,9 @@ class FundingService(PlatformService):
                           "another department's money")
 
     def _hold(self, order, cause, stage="hold", cost=None):
-        """Hold the order's estimate unless held already; False (and the order kept
-        blocked) when the line cannot cover it."""
+        """Hold the order's estimate unless held already (``post_on_line`` finds it); False
+        (and the order kept blocked) when the line cannot cover it."""
         funding = order["funding"]
-        if self.store.transaction(f"hold:{order['order_id']}") is not None:
-            return True
         try:
             posted = self.store.post_on_line(f"hold:{order['order_id']}", domain.line_account(
                 funding["department_id"], funding["budget_line"], funding["fiscal_year"]),
@@ -217,9 +220,7 @@ class FundingService(PlatformService):
         return True
 
     def _capture(self, order, cost, approval, cause):
-        key = f"capture:{order['order_id']}"
-        if self.store.transaction(key) is not None:
-            return None
+        key = f"capture:{order['order_id']}"  # posted once: ``post_on_line`` checks it
         hold = self.store.transaction(f"hold:{order['order_id']}")
         released = self.store.transaction(f"release:{order['order_id']}")
         held = domain.held_amount(hold) if hold and not released else 0
@@ -252,13 +253,6 @@ class FundingService(PlatformService):
                                              reason)
         if self.store.post(transaction, events):
             metrics.counted(metrics.RELEASED, transaction, domain.held_amount(hold))
-
-    def _with_place(self, order):
-        """A completion does not say where; the hold made at dispatch does."""
-        hold = self.store.transaction(f"hold:{order['order_id']}")
-        if hold:
-            order.update(grid_id=hold["grid_id"], community_id=hold["community_id"])
-        return order
 
     def _retry_waiting(self, allocation):
         """A top-up: try again every order that was blocked on this line."""
