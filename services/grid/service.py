@@ -319,7 +319,8 @@ class GridService(Evaluation, Assessment, SpotChecks, Disclosure, PlatformServic
         rules = self.store.rules()["rules"]
         teams = self.store.volunteer_teams()
         keys = dispatcher.handlers_to_balance(request, grid, rules, teams)
-        previous = self.store.dispatch(request["petition_id"], request["round"] - 1)
+        previous = (self.store.dispatch(request["petition_id"], request["round"] - 1)
+                    if request["round"] > 1 else None)
         record, events = dispatcher.dispatch(
             request, grid, rules, teams, self.store.open_load(keys), previous, self._policy(),
             self.store.calendar(), now(), event)
