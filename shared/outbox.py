@@ -18,7 +18,7 @@ from pymongo import ASCENDING
 from shared.broker import Broker, sleep_backoff
 from shared.catalogue import CATALOGUE
 from shared.observability import EVENTS_PUBLISHED, OUTBOX_FAILURES
-from shared.storage import UNRELAYED, database, insert_once
+from shared.storage import RELAYED, UNRELAYED, database, insert_once
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ POLL_SECONDS = 0.5
 PUBLISHED = "published_events"
 BATCH = 200
 REMEMBERED = 10_000
+EMPTY_AFTER_SECONDS = 1.0
 
 
 class Remembered:
@@ -47,16 +48,21 @@ class Remembered:
 
 class OutboxRelay(DependencyProvider):
     """Publishes what this process just wrote at once, and sweeps for anything
-    left pending (by a crash, or by another replica) every ``OUTBOX_SWEEP_SECONDS``."""
+    left pending (by a crash, or by another replica) every ``OUTBOX_SWEEP_SECONDS``.
+    What it published leaves the outbox ``OUTBOX_EMPTY_AFTER_SECONDS`` later, unless the
+    aggregate's next change drops it first (``shared.storage.Relayed``)."""
 
     def __init__(self, *collections):
         self.collections = collections
         self.published = Remembered()
+        self.empty_after = EMPTY_AFTER_SECONDS
 
     def setup(self):
         self.db = database(self.container)
         self.broker = Broker(self.container.config["AMQP_URI"])
         self.sweep_seconds = float(self.container.config.get("OUTBOX_SWEEP_SECONDS", 10))
+        self.empty_after = float(self.container.config.get("OUTBOX_EMPTY_AFTER_SECONDS",
+                                                           EMPTY_AFTER_SECONDS))
         self.wakeups = LightQueue(maxsize=1)
         self.running = False
         self.declared = False
@@ -69,6 +75,11 @@ class OutboxRelay(DependencyProvider):
     def stop(self):
         self.running = False
         self.wake()
+        try:
+            # The next process would not know these are published, and publish them again.
+            self.empty_due(at=None)
+        except Exception:
+            log.exception("could not empty the relayed outboxes; the next sweep will")
 
     def kill(self):
         self.running = False
@@ -97,6 +108,7 @@ class OutboxRelay(DependencyProvider):
                     self.broker.declare_consumers(CATALOGUE, produced)
                     self.declared = True
                 self.relay_written()
+                self.empty_due(time.monotonic())
                 if time.monotonic() >= next_sweep:
                     while self.sweep() and self.running:
                         eventlet.sleep(0)
@@ -140,11 +152,14 @@ class OutboxRelay(DependencyProvider):
             collection = self.db[name]
             docs = list(collection.find({"outbox_pending": True}, {"outbox": 1}).limit(BATCH))
             for doc in docs:
-                self.relay(collection, doc)
+                # At once: an outbox still pending would be found again by the next batch.
+                self.relay(collection, doc, at_once=True)
             more = more or len(docs) == BATCH
         return more
 
-    def relay(self, collection, doc):
+    def relay(self, collection, doc, at_once=False):
+        """Publish what of an outbox this process has not published yet; it leaves the
+        outbox ``empty_after`` seconds later, or ``at_once``."""
         events = doc.get("outbox", [])
         for event in events:
             if event["id"] in self.published:
@@ -154,14 +169,30 @@ class OutboxRelay(DependencyProvider):
             EVENTS_PUBLISHED.labels(event["type"]).inc()
             self.keep(event)
             self.published.add(event["id"])
-        # Usually nothing was added since the read, and one write empties the outbox and
-        # lowers the flag: FerretDB rewrites the whole document on every update, so a
-        # second write would cost as much as the first.
+        if at_once or not self.empty_after:
+            RELAYED.dropped(collection, doc["_id"], {e["id"] for e in events})
+            self.empty(collection, doc["_id"], events)
+        elif events:
+            RELAYED.add(collection, doc["_id"], events, time.monotonic() + self.empty_after)
+
+    def empty_due(self, at):
+        """Remove from their outboxes the published events due to leave by ``at``
+        (``time.monotonic()``; all when None) that no change has dropped meanwhile."""
+        for name in self.collections:
+            collection = self.db[name]
+            for id, events in RELAYED.take(collection, at).items():
+                self.empty(collection, id, events)
+
+    def empty(self, collection, id, events):
+        """Remove published ``events`` from an outbox, and lower its flag once it is empty."""
+        # Usually nothing was added since, and one write empties the outbox and lowers the
+        # flag: FerretDB rewrites the whole document on every update, so a second write
+        # would cost as much as the first.
         if events and collection.update_one(
-                {"_id": doc["_id"], "outbox": events},
+                {"_id": id, "outbox": events},
                 {"$set": {"outbox": [], "outbox_pending": False}}).modified_count:
             return
         if events:
-            collection.update_one({"_id": doc["_id"]}, {"$pullAll": {"outbox": events}})
-        collection.update_one({"_id": doc["_id"], "outbox": {"$size": 0}},
+            collection.update_one({"_id": id}, {"$pullAll": {"outbox": events}})
+        collection.update_one({"_id": id, "outbox": {"$size": 0}},
                               {"$set": {"outbox_pending": False}})

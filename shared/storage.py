@@ -56,6 +56,48 @@ class Unrelayed:
 UNRELAYED = Unrelayed()
 
 
+class Relayed:
+    """Events the relay has published that still wait in their aggregate's outbox: the
+    relay removes them a moment later (``OUTBOX_EMPTY_AFTER_SECONDS``), because the
+    aggregate often changes again at once (a petition dispatched is opened as a task and
+    its funds held within a second), and that change drops them in its own write, which
+    FerretDB makes as dear as the relay's (it rewrites the whole document at every
+    update). Keyed like ``Unrelayed``."""
+
+    def __init__(self):
+        self.waiting = defaultdict(dict)
+
+    def add(self, collection, id, events, due):
+        """``events`` of the aggregate are published; remove them from it at ``due``
+        (``time.monotonic()``) at the latest."""
+        entry = self.waiting[collection.full_name].setdefault(id, {"due": due, "events": []})
+        known = {e["id"] for e in entry["events"]}
+        entry["events"] += [e for e in events if e["id"] not in known]
+
+    def ids(self, collection, id):
+        entry = self.waiting[collection.full_name].get(id)
+        return {e["id"] for e in entry["events"]} if entry else set()
+
+    def dropped(self, collection, id, ids):
+        """A change of the aggregate wrote its outbox without these."""
+        waiting = self.waiting[collection.full_name]
+        if id in waiting:
+            left = [e for e in waiting[id]["events"] if e["id"] not in ids]
+            if left:
+                waiting[id]["events"] = left
+            else:
+                del waiting[id]
+
+    def take(self, collection, at=None):
+        """The waiting events due by ``at`` (all when None), by aggregate id."""
+        waiting = self.waiting[collection.full_name]
+        due = [id for id, entry in waiting.items() if at is None or entry["due"] <= at]
+        return {id: waiting.pop(id)["events"] for id in due}
+
+
+RELAYED = Relayed()
+
+
 def database(container):
     """The service's own database; one pooled client per process and URI."""
     uri = container.config["MONGO_URI"]
@@ -216,7 +258,15 @@ class AggregateCollection:
             change = change or Change()
             update = {"$inc": {"version": 1}, "$set": dict(change.set)}
             push = {name: {"$each": list(values)} for name, values in change.push.items()}
-            if change.events:
+            outbox = doc.get("outbox", [])
+            relayed = RELAYED.ids(self.collection, id)
+            kept = [e for e in outbox if e["id"] not in relayed]
+            if len(kept) < len(outbox):
+                # Under the version lock the outbox as read is the outbox as it is, but for
+                # what the relay removes meanwhile, which it has published.
+                update["$set"]["outbox"] = kept + list(change.events)
+                update["$set"]["outbox_pending"] = bool(update["$set"]["outbox"])
+            elif change.events:
                 push["outbox"] = {"$each": list(change.events)}
                 update["$set"]["outbox_pending"] = True
             if handled:
@@ -229,6 +279,7 @@ class AggregateCollection:
                 {"_id": id, "version": doc["version"]}, update, return_document=True,
             )
             if saved is not None:
+                RELAYED.dropped(self.collection, id, relayed)
                 if change.events:
                     UNRELAYED.add(self.collection, id, saved["outbox"])
                 return saved
