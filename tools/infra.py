@@ -35,8 +35,9 @@ AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 MONGO_PORT = 27017
 # FerretDB's live heap is small and it allocates a fresh copy of every document it
 # converts, so Go's collector, at its default target (GOGC=100), ran almost without
-# pause: 23 % of FerretDB's CPU in a profile of 2026-12-04. A target four times higher
-# trades some memory for that CPU (README, "Performance"). mongod ignores it.
+# pause: 28 % of FerretDB's CPU under the benchmark's flow (2026-12-04), 8 % with a
+# target four times higher, which trades some memory for it (README, "Performance").
+# mongod ignores it.
 FERRETDB_ENV = {"GOGC": "400"}
 PG_PORT = 54320
 # Go's profiler inside FerretDB, for `go tool pprof` when the database is the bound.
