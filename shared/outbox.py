@@ -120,7 +120,7 @@ class OutboxRelay(DependencyProvider):
                 log.exception("outbox relay pass failed; retrying (attempt %d)", failures)
                 self.broker.reset()
                 self.declared = False
-                next_sweep = 0.0  # what this pass took from UNRELAYED is found by the sweep
+                next_sweep = 0.0  # what this pass took from UNRELAYED or RELAYED, the sweep finds
                 sleep_backoff(failures)
                 continue
             try:

@@ -25,9 +25,10 @@ _clients = {}
 
 
 def insert_once(collection, doc):
-    """Insert ``doc`` unless a document with its ``_id`` is there; True if it was inserted.
-    What a log keyed by an event's identity or a key of its own needs: FerretDB answers an
-    insert with one write, an upsert with a read and a write."""
+    """Insert ``doc`` unless one with the same ``_id`` (or the same key of another unique
+    index) is there; True if it was inserted. What a log keyed by an event's identity or a
+    key of its own needs: FerretDB answers an insert with one write, an upsert with a read
+    and a write."""
     try:
         collection.insert_one(doc)
     except DuplicateKeyError:

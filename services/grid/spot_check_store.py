@@ -3,9 +3,8 @@ and week, keyed so, kept as drawn) and the checks, aggregates that carry their o
 so an overturn and its event are one write."""
 
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
 
-from shared.storage import AggregateCollection, MongoStore
+from shared.storage import AggregateCollection, MongoStore, insert_once
 
 HIDDEN = {"outbox": 0, "handled": 0, "outbox_pending": 0, "version": 0}
 LIMIT = 500
@@ -25,11 +24,9 @@ class SpotCheckStore(MongoStore):
     def record_draw(self, draw):
         """Keep a draw unless the grid's week was drawn already: (the draw kept, whether it
         is this one). Two sweeps racing keep the first; neither draws again."""
-        try:
-            self.db.spot_check_draws.insert_one(draw)
+        if insert_once(self.db.spot_check_draws, draw):
             return draw, True
-        except DuplicateKeyError:
-            return self.db.spot_check_draws.find_one({"_id": draw["_id"]}), False
+        return self.db.spot_check_draws.find_one({"_id": draw["_id"]}), False
 
     def draws(self, week, grid_ids=None):
         """A week's draws, of the grids in ``grid_ids`` (None: all)."""

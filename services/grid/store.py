@@ -2,7 +2,6 @@
 dispatch to, and the dispatches."""
 
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
 
 from services.grid.accounts import Area
 from services.grid.calendar import WorkCalendar
@@ -10,7 +9,7 @@ from services.grid.dispatcher import ANY, dispatch_id
 from services.grid.registry import LEVELS
 from shared import geo
 from shared.errors import Conflict
-from shared.storage import AggregateCollection, MongoStore
+from shared.storage import AggregateCollection, MongoStore, insert_once
 
 PLACE_LEVELS = [level for level in LEVELS if level != "grids"]
 HIDDEN = {"outbox": 0, "handled": 0, "outbox_pending": 0, "version": 0}
@@ -44,10 +43,8 @@ class GridStore(MongoStore):
         grids registered before points were located by tile get their tiles."""
         geo.add_missing_tiles(self.db.grids)
         for doc in self.db.dispatches.find({"round": {"$exists": False}}):
-            try:
-                self.db.dispatches.insert_one({**doc, "_id": dispatch_id(doc["_id"], 1), "round": 1})
-            except DuplicateKeyError:
-                pass  # copied before a crash; the old one is removed below
+            # Perhaps copied before a crash; the old one is removed below.
+            insert_once(self.db.dispatches, {**doc, "_id": dispatch_id(doc["_id"], 1), "round": 1})
             self.db.dispatches.delete_one({"_id": doc["_id"]})
         # Their clocks are not resumed: they predate them.
         self.db.dispatches.update_many({"open": {"$exists": False}}, {"$set": {
@@ -151,11 +148,9 @@ class GridStore(MongoStore):
         """
         latest = self.db.dispatch_rule_history.find_one({}, sort=[("_id", -1)])
         revision = (latest["_id"] if latest else 0) + 1
-        try:
-            self.db.dispatch_rule_history.insert_one({"_id": revision, "rules": rules})
-        except DuplicateKeyError:
+        if not insert_once(self.db.dispatch_rule_history, {"_id": revision, "rules": rules}):
             raise Conflict("Someone changed the rule table at the same moment; "
-                           "fetch it again and reapply your change.") from None
+                           "fetch it again and reapply your change.")
         self.db.dispatch_rules.replace_one({"_id": "current"},
                                            {"revision": revision, "rules": rules}, upsert=True)
         return revision

@@ -15,7 +15,7 @@ from services.petition.domain import FINAL, WORK
 from services.petition.figures import OPEN
 from shared import geo
 from shared.errors import InvalidFields
-from shared.storage import AggregateCollection, MongoStore
+from shared.storage import AggregateCollection, MongoStore, insert_once
 
 NEWEST_FIRST = [("raised_at", DESCENDING), ("_id", DESCENDING)]
 HIDDEN = {"outbox": 0, "handled": 0, "timeline": 0}
@@ -106,10 +106,8 @@ class PetitionStore(MongoStore):
         self.db.proposals.create_index([("community_id", ASCENDING), ("submitted_at", DESCENDING)])
         for category in DEFAULT_CATEGORIES:
             # Insert, not upsert with $setOnInsert: FerretDB drops empty arrays from those.
-            try:
-                self.db.categories.insert_one(dict(category))
-            except DuplicateKeyError:
-                pass  # defined already, perhaps changed by the city: keep theirs
+            # Defined already, perhaps changed by the city: keep theirs.
+            insert_once(self.db.categories, dict(category))
 
     # Petitions written before the 12345 lifecycle moved through "stages".
     STAGE_TO_STATE = {"raised": "accepted", "dispatched": "dispatched", "task_opened": "dispatched",
@@ -273,10 +271,8 @@ class PetitionStore(MongoStore):
         hours = [d["contact_closed_hour"] for d in self.db.petitions.find(
             {"contact_closed_hour": {"$ne": None}}, {"contact_closed_hour": 1})]
         through = _hour_before(min(hours)) if hours else last
-        try:
-            self.db.sweeps.insert_one({"_id": FORGOTTEN_THROUGH, "hour": through})
-        except DuplicateKeyError:
-            pass  # another instance found it first, the same way
+        # Another instance may have found it first, the same way.
+        insert_once(self.db.sweeps, {"_id": FORGOTTEN_THROUGH, "hour": through})
         return through
 
     def forget_reporter(self, petition_id, forgotten):

@@ -17,7 +17,6 @@ import copy
 from collections import defaultdict
 
 from pymongo import ASCENDING, DESCENDING
-from pymongo.errors import DuplicateKeyError
 
 from services.volunteer import bank
 from shared.errors import Conflict
@@ -28,7 +27,7 @@ from shared.ledger import (
     post_numbered,
     with_accounts,
 )
-from shared.storage import MongoStore
+from shared.storage import MongoStore, insert_once
 
 
 class HoursLedger(MongoStore):
@@ -118,11 +117,7 @@ class HoursLedger(MongoStore):
 
     def _insert(self, transaction):
         """True if inserted; False when its key or its guard is taken."""
-        try:
-            self.ledger.insert_one(with_accounts(transaction))
-        except DuplicateKeyError:
-            return False
-        return True
+        return insert_once(self.ledger, with_accounts(transaction))
 
     def _refuse_posted(self, key):
         existing = self.transaction(key)
@@ -274,11 +269,9 @@ class HoursLedger(MongoStore):
         rules = {name: rules[name] for name in ("per_hour", "by_category", "urgent_bonus")}
         latest = self.db.points_rules_history.find_one({}, sort=[("_id", DESCENDING)])
         revision = (latest["_id"] if latest else 0) + 1
-        try:
-            self.db.points_rules_history.insert_one({"_id": revision, **rules})
-        except DuplicateKeyError:
+        if not insert_once(self.db.points_rules_history, {"_id": revision, **rules}):
             raise Conflict("Someone changed the points rules at the same moment; "
-                           "fetch them again and reapply your change.") from None
+                           "fetch them again and reapply your change.")
         self.db.points_rules.replace_one({"_id": "current"}, {"revision": revision, **rules},
                                          upsert=True)
         return revision
