@@ -59,11 +59,11 @@ def tiles(text):
 
 def add_missing_tiles(collection):
     """Boundaries kept before points were located by tile (with a bounding box) get their
-    tiles (idempotent)."""
+    tiles (idempotent), and a new version (as every write of an aggregate does)."""
     for doc in collection.find({"tiles": {"$exists": False}}, {"boundary": 1}):
         collection.update_one({"_id": doc["_id"]}, {
             "$set": {"tiles": tiles(doc["boundary"]) if doc.get("boundary") else []},
-            "$unset": {"bbox": ""}})
+            "$unset": {"bbox": ""}, "$inc": {"version": 1}})
 
 
 def covering(collection, lat, lng):

@@ -60,10 +60,12 @@ def with_accounts(transaction):
 
 
 def add_missing_accounts(collection):
-    """Transactions recorded before ``accounts`` get it (idempotent)."""
+    """Transactions recorded before ``accounts`` get it (idempotent), and a new version
+    (as every write of an aggregate does)."""
     for doc in collection.find({"accounts": {"$exists": False}}, {"postings": 1}):
         collection.update_one({"_id": doc["_id"]},
-                              {"$set": {"accounts": with_accounts(doc)["accounts"]}})
+                              {"$set": {"accounts": with_accounts(doc)["accounts"]},
+                               "$inc": {"version": 1}})
 
 
 def self_guarded(transaction):

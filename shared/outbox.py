@@ -18,7 +18,7 @@ from pymongo import ASCENDING
 from shared.broker import Broker, sleep_backoff
 from shared.catalogue import CATALOGUE
 from shared.observability import EVENTS_PUBLISHED, OUTBOX_FAILURES
-from shared.storage import RELAYED, UNRELAYED, database, insert_once
+from shared.storage import RELAYED, SAVED, UNRELAYED, database, insert_once
 
 log = logging.getLogger(__name__)
 
@@ -187,12 +187,16 @@ class OutboxRelay(DependencyProvider):
         """Remove published ``events`` from an outbox, and lower its flag once it is empty."""
         # Usually nothing was added since, and one write empties the outbox and lowers the
         # flag: FerretDB rewrites the whole document on every update, so a second write
-        # would cost as much as the first.
+        # would cost as much as the first. Each write raises the version, as every write of
+        # an aggregate does, and outdates this process's copy.
+        SAVED.forget(collection, id)
         if events and collection.update_one(
                 {"_id": id, "outbox": events},
-                {"$set": {"outbox": [], "outbox_pending": False}}).modified_count:
+                {"$set": {"outbox": [], "outbox_pending": False},
+                 "$inc": {"version": 1}}).modified_count:
             return
         if events:
-            collection.update_one({"_id": id}, {"$pullAll": {"outbox": events}})
-        collection.update_one({"_id": id, "outbox": {"$size": 0}},
-                              {"$set": {"outbox_pending": False}})
+            collection.update_one({"_id": id}, {"$pullAll": {"outbox": events},
+                                                 "$inc": {"version": 1}})
+        collection.update_one({"_id": id, "outbox": {"$size": 0}, "outbox_pending": True},
+                              {"$set": {"outbox_pending": False}, "$inc": {"version": 1}})

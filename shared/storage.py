@@ -10,9 +10,10 @@ document as its effect, a redelivered event can never apply twice, even if the
 process dies between any two lines.
 """
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from datetime import UTC, datetime, timedelta
 
+import bson
 import eventlet
 from nameko.extensions import DependencyProvider
 from pymongo import ASCENDING, MongoClient
@@ -97,6 +98,36 @@ class Relayed:
 
 
 RELAYED = Relayed()
+
+
+class Saved:
+    """The aggregates as this process last saved them, the newest ``limit``, so that the
+    next change of one starts from its copy instead of reading it again: an aggregate's
+    changes come in bursts (a petition is raised, dispatched, opened as a task and its
+    funds held within a second). A copy is trusted only by a save conditional on its
+    version, which fails if anything wrote the document since: every write of an
+    aggregate raises its version. Kept as BSON, so that no caller can alter a copy."""
+
+    def __init__(self, limit=2000):
+        self.limit = limit
+        self.docs = OrderedDict()
+
+    def put(self, collection, doc):
+        key = (collection.full_name, doc["_id"])
+        self.docs.pop(key, None)
+        self.docs[key] = bson.encode(doc)
+        while len(self.docs) > self.limit:
+            self.docs.popitem(last=False)
+
+    def get(self, collection, id):
+        raw = self.docs.get((collection.full_name, id))
+        return raw and bson.decode(raw, codec_options=collection.codec_options)
+
+    def forget(self, collection, id):
+        self.docs.pop((collection.full_name, id), None)
+
+
+SAVED = Saved()
 
 
 def database(container):
@@ -205,7 +236,8 @@ class Storage(DependencyProvider):
 
 
 class AggregateCollection:
-    """A collection of aggregates whose documents carry version, outbox and handled keys."""
+    """A collection of aggregates whose documents carry version, outbox and handled keys.
+    Whatever writes one of its documents raises its version (``SAVED`` relies on it)."""
 
     MAX_ATTEMPTS = 50
 
@@ -224,6 +256,7 @@ class AggregateCollection:
                    handled=[handled] if handled else [])
         if not insert_once(self.collection, doc):
             return False
+        SAVED.put(self.collection, doc)
         if events:
             UNRELAYED.add(self.collection, doc["_id"], doc["outbox"])
         return True
@@ -231,11 +264,11 @@ class AggregateCollection:
     def put(self, id, decide, handled=None):
         """Create or change an aggregate through ``decide(current or None) -> Change | None``:
         what an import or a replace-by-id does. ``handled`` is as for ``change``."""
-        if self.get(id) is None:
-            change = decide(None)
-            if change is None or self.create({"_id": id, **change.set}, change.events,
-                                             handled):
-                return
+        if self.change(id, decide, handled) is not None:
+            return
+        change = decide(None)
+        if change is None or self.create({"_id": id, **change.set}, change.events, handled):
+            return
         self.change(id, decide, handled)
 
     def change(self, id, decide, handled=None):
@@ -245,16 +278,25 @@ class AggregateCollection:
         that already lists it is left alone. Returns the document as saved, or
         None when there is no such document.
         """
+        copy = SAVED.get(self.collection, id)
         for _ in range(self.MAX_ATTEMPTS):
             # What an earlier attempt decided was not saved (see ``captured``).
             getattr(decide, "new_attempt", lambda: None)()
-            doc = self.get(id)
+            doc, speculative, copy = copy or self.get(id), copy is not None, None
             if doc is None:
                 return None
-            if handled and handled in doc.get("handled", []):
-                return doc
-            change = decide(doc)
-            if change is None and not handled:
+            # Only a save validates the copy: what would save nothing, or is refused, is
+            # decided again on the document as it is.
+            try:
+                skip = handled and handled in doc.get("handled", [])
+                change = None if skip else decide(doc)
+            except Exception:
+                if speculative:
+                    continue
+                raise
+            if skip or (change is None and not handled):
+                if speculative:
+                    continue
                 return doc
             change = change or Change()
             update = {"$inc": {"version": 1}, "$set": dict(change.set)}
@@ -263,8 +305,8 @@ class AggregateCollection:
             relayed = RELAYED.ids(self.collection, id)
             kept = [e for e in outbox if e["id"] not in relayed]
             if len(kept) < len(outbox):
-                # Under the version lock the outbox as read is the outbox as it is, but for
-                # what the relay removes meanwhile, which it has published.
+                # Under the version lock the outbox as read is the outbox as it is (the
+                # relay's removals raise the version too).
                 update["$set"]["outbox"] = kept + list(change.events)
                 update["$set"]["outbox_pending"] = bool(update["$set"]["outbox"])
             elif change.events:
@@ -279,11 +321,14 @@ class AggregateCollection:
             saved = self.collection.find_one_and_update(
                 {"_id": id, "version": doc["version"]}, update, return_document=True,
             )
-            if saved is not None:
-                RELAYED.dropped(self.collection, id, relayed)
-                if change.events:
-                    UNRELAYED.add(self.collection, id, saved["outbox"])
-                return saved
+            if saved is None:
+                SAVED.forget(self.collection, id)
+                continue
+            SAVED.put(self.collection, saved)
+            RELAYED.dropped(self.collection, id, relayed)
+            if change.events:
+                UNRELAYED.add(self.collection, id, saved["outbox"])
+            return saved
         raise Conflict(f"{id} kept changing under concurrent updates; try again")
 
 

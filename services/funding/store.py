@@ -86,11 +86,11 @@ class FundingStore(MongoStore):
         self.db.month_totals.update_many({"groups": {"$type": "array"}},
                                          {"$unset": {"days": "", "groups": ""}})
         for doc in self.db.transactions.find({"guard": {"$exists": False}}, {"_id": 1}):
-            self.db.transactions.update_one({"_id": doc["_id"]},
-                                            {"$set": {"guard": {"account": doc["_id"], "seq": 0}}})
+            self.db.transactions.update_one({"_id": doc["_id"]}, {
+                "$set": {"guard": {"account": doc["_id"], "seq": 0}}, "$inc": {"version": 1}})
         for doc in self.db.transactions.find({"postings.phase": {"$exists": False}}):
             self.db.transactions.update_one({"_id": doc["_id"]},
-                                            {"$set": domain.upgraded(doc)})
+                                            {"$set": domain.upgraded(doc), "$inc": {"version": 1}})
         self._upgrade_days()
         add_missing_accounts(self.db.transactions)
 
@@ -117,12 +117,13 @@ class FundingStore(MongoStore):
         for doc in unhoured:
             self.db.transactions.update_one({"_id": doc["_id"]}, {"$set": {
                 "day": domain.day_of(doc["recorded_at"]),
-                "hour": domain.hour_of(doc["recorded_at"])}})
+                "hour": domain.hour_of(doc["recorded_at"])}, "$inc": {"version": 1}})
         for doc in self.db.transactions.find({"kind": "reversal"}, HIDDEN):
             if "grid_id" not in doc:
                 original = self.transaction(doc["reverses"]) or {}
                 self.db.transactions.update_one({"_id": doc["_id"]}, {"$set": {
-                    key: original.get(key) for key in domain.PLACE_FILTERS}})
+                    key: original.get(key) for key in domain.PLACE_FILTERS},
+                    "$inc": {"version": 1}})
 
     # Posting
 
@@ -177,13 +178,13 @@ class FundingStore(MongoStore):
 
     def save_totals(self, department, day, transactions):
         """Write a day's totals as counted from all of its ``transactions``."""
-        self.db.day_totals.replace_one({"_id": f"{department}:{day}"}, {
+        self.db.day_totals.update_one({"_id": f"{department}:{day}"}, {"$set": {
             "department_id": department, "day": day, "month": day[:7],
             "transactions": len(transactions),
             "groups": domain.totals([p for t in transactions for p in t["postings"]],
                                     domain.LINE_FILTERS),
-            "handled": [t["_id"] for t in transactions], "version": 1, "outbox": [],
-            "outbox_pending": False}, upsert=True)
+            "handled": [t["_id"] for t in transactions], "outbox": [],
+            "outbox_pending": False}, "$inc": {"version": 1}}, upsert=True)
         self._month_changed(department, day)
 
     def statement(self, where, start, end, limit, cursor=None):

@@ -37,6 +37,8 @@ class GridStore(MongoStore):
         index([("open", ASCENDING), ("next_clock_at", ASCENDING)])
         index([("state", ASCENDING)])
         self.db.grids.create_index([("tiles", ASCENDING)])
+        for key in AREA_KEYS[1:]:
+            self.db.grids.create_index([(key, ASCENDING)])
 
     def upgrade(self):
         """Bring dispatches and rules written by the foundation release to today's shape;
@@ -50,7 +52,7 @@ class GridStore(MongoStore):
         self.db.dispatches.update_many({"open": {"$exists": False}}, {"$set": {
             "open": False, "state": "before_clocks", "excluded": [], "returns": 0,
             "clock_steps": [], "acknowledged_at": None, "paused_since": None, "extension": None,
-            "final": False, "next_clock_at": None}})
+            "final": False, "next_clock_at": None}, "$inc": {"version": 1}})
         current = self.db.dispatch_rules.find_one({"_id": "current"})
         if current and any("acknowledge_hours" in rule for rule in current["rules"]):
             self.replace_rules([{
@@ -87,9 +89,10 @@ class GridStore(MongoStore):
         """The grids under a place of any level, and their communities."""
         if not place_id:
             return Area((), ())
-        found = list(self.db.grids.find({"$or": [{key: place_id} for key in AREA_KEYS]},
-                                        {"community_id": 1}))
-        return Area(tuple(sorted(g["_id"] for g in found)),
+        # A query a level, each an indexed equality: FerretDB reads every grid for an $or.
+        found = [grid for key in AREA_KEYS
+                 for grid in self.db.grids.find({key: place_id}, {"community_id": 1})]
+        return Area(tuple(sorted({g["_id"] for g in found})),
                     tuple(sorted({g["community_id"] for g in found})))
 
     def grids_in(self, community_id):

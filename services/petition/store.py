@@ -126,14 +126,15 @@ class PetitionStore(MongoStore):
                          "merged_petitions": [], "ratings": [], "duplicate_candidates": [],
                          "attributes": {}, "attachments": [], "token": uuid.uuid4().hex,
                          "updated_at": doc["raised_at"],
-                         **({"outcome": "closed_before_follow_up"} if state == "closed" else {})}})
+                         **({"outcome": "closed_before_follow_up"} if state == "closed" else {})},
+                "$inc": {"version": 1}})
 
         for doc in self.db.petitions.find(
                 {"contact_closed_hour": {"$exists": False}},
                 {"grid_id": 1, "category": 1, "state": 1, "closed_at": 1, "reporter": 1}):
             self.db.petitions.update_one(
                 {"_id": doc["_id"], "contact_closed_hour": {"$exists": False}},
-                {"$set": keys_of(doc)})
+                {"$set": keys_of(doc), "$inc": {"version": 1}})
         self.db.sweeps.delete_one({"_id": FORGOTTEN_THROUGH})
         geo.add_missing_tiles(self.db.grids)
 
@@ -278,7 +279,7 @@ class PetitionStore(MongoStore):
     def forget_reporter(self, petition_id, forgotten):
         """Keep only what the retention rule leaves of the reporter."""
         self.db.petitions.update_one({"_id": petition_id}, {"$set": {
-            "reporter": forgotten, "contact_closed_hour": None}})
+            "reporter": forgotten, "contact_closed_hour": None}, "$inc": {"version": 1}})
 
     def reporters_to_seal(self, is_current, limit=500):
         """Contacts in the clear (written before sealing began) or under a retired key."""
@@ -301,7 +302,8 @@ class PetitionStore(MongoStore):
 
     def replace_reporter(self, petition_id, reporter):
         # Only the reporter changes: a concurrent change of the petition $sets other fields.
-        self.db.petitions.update_one({"_id": petition_id}, {"$set": {"reporter": reporter}})
+        self.db.petitions.update_one({"_id": petition_id}, {"$set": {"reporter": reporter},
+                                                            "$inc": {"version": 1}})
 
     def of_proposal(self, proposal_id):
         return list(self.db.petitions.find({"proposal_id": proposal_id},

@@ -36,7 +36,8 @@ class VolunteerStore(MongoStore):
         from before ``claiming`` are marked with it."""
         self.db.volunteers.update_many({"open_claims": {"$gt": 0}, "claiming": {"$exists": False}},
                                        {"$set": {"claiming": True}})
-        self.db.tasks.update_many({"round": {"$exists": False}}, {"$set": {"round": 1}})
+        self.db.tasks.update_many({"round": {"$exists": False}},
+                                  {"$set": {"round": 1}, "$inc": {"version": 1}})
         for team in self.db.teams.find({"leader_id": {"$exists": False}}):
             members = team.get("members", [])
             for member in members:
@@ -47,7 +48,8 @@ class VolunteerStore(MongoStore):
                         "party_member", False), "branch_id": "branch-county", "staff": False})
             ids = [m["id"] for m in members]
             self.db.teams.update_one({"_id": team["_id"]}, {"$set": {
-                "members": ids, "leader_id": ids[0] if ids else None, "roles": {}}})
+                "members": ids, "leader_id": ids[0] if ids else None, "roles": {}},
+                "$inc": {"version": 1}})
 
     # Volunteers
 

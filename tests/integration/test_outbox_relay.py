@@ -150,3 +150,12 @@ def test_the_relay_remembers_only_the_latest_events_it_published():
         remembered.add(id)
 
     assert "e1" not in remembered and "e2" in remembered and "e3" in remembered
+
+
+def test_emptying_an_outbox_raises_the_version_so_no_saved_copy_outlives_it(grids, relay):
+    before = grids.get("g01")["version"]
+    relay.relay(grids.collection, pending(grids), at_once=True)
+
+    assert grids.get("g01")["version"] == before + 1
+    saved = grids.change("g01", lambda doc: Change(set={"outbox_seen": len(doc["outbox"])}))
+    assert saved["outbox_seen"] == 0 and saved["outbox"] == []
