@@ -64,10 +64,10 @@ def now():
 
 
 @functools.cache
-def _strict(schema_class):
+def _schema(schema_class, unknown=RAISE):
     # One instance per schema: making one deep-copies every field, which cost more than
     # checking the data (a marshmallow schema keeps no state between dump and load).
-    return schema_class(unknown=RAISE)
+    return schema_class(unknown=unknown)
 
 
 def new_event(catalogue, type, source, subject, data, correlation_id, cause=None):
@@ -76,7 +76,7 @@ def new_event(catalogue, type, source, subject, data, correlation_id, cause=None
     A producer that tries to emit data its own schema rejects has a bug, so the
     ValidationError propagates rather than an invalid event leaving the service.
     """
-    schema = _strict(catalogue.schema_for(type))
+    schema = _schema(catalogue.schema_for(type))
     payload = schema.dump(data)
     schema.load(payload)
     return {
@@ -95,7 +95,7 @@ def new_event(catalogue, type, source, subject, data, correlation_id, cause=None
 
 def data_as_sent(catalogue, event):
     """An event's data as it travelled (times as ISO text): what a log of events keeps."""
-    return _strict(catalogue.schema_for(event.type)).dump(event.data)
+    return _schema(catalogue.schema_for(event.type)).dump(event.data)
 
 
 def load_event(catalogue, body, expected_type):
@@ -103,13 +103,14 @@ def load_event(catalogue, body, expected_type):
     if not isinstance(body, dict):
         raise InvalidEvent(f"body is {type(body).__name__}, not a JSON object")
     try:
-        envelope = EnvelopeSchema().load(body)
+        envelope = _schema(EnvelopeSchema, EXCLUDE).load(body)
     except ValidationError as exc:
         raise InvalidEvent(f"envelope: {exc.messages}") from None
     if envelope["type"] != expected_type:
         raise InvalidEvent(f"type {envelope['type']!r} arrived on the queue for {expected_type!r}")
     try:
-        envelope["data"] = catalogue.schema_for(expected_type)(unknown=EXCLUDE).load(envelope["data"])
+        envelope["data"] = _schema(catalogue.schema_for(expected_type), EXCLUDE).load(
+            envelope["data"])
     except ValidationError as exc:
         raise InvalidEvent(f"data: {exc.messages}") from None
     envelope.pop("specversion")
