@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: demo test unit lint infra install clean faults bench scale
+.PHONY: demo test unit lint infra install clean faults bench profile scale
 
 $(VENV)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ faults: install
 bench: install
 	$(PY) -m tools.infra up
 	$(PY) -m tools.bench --petitions 2000 --write
+
+# CPU profiles of every process over the first half-minute of a 300-petition flow, in
+# bench/profiles (a run of its own: sampling slows the flow it measures).
+profile: install
+	$(PY) -m tools.infra up
+	$(PY) -m tools.bench --petitions 300 --profile bench/profiles
 
 # The list and report endpoints at a city's size (20,000 grids, 200,000 volunteers,
 # 1,000,000 petitions; the load takes a while): writes bench/scale.json (not part of

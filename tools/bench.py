@@ -2,6 +2,7 @@
 beside the ceiling this machine sets for the same work.
 
     python -m tools.bench [--petitions 2000] [--clients 4] [--instances 1] [--write]  (make bench)
+                          [--profile DIR]
 
 A platform of its own (ports 18501-18505, its own vhost and databases) is seeded with
 the demo city. ``--instances N`` runs N processes of each domain service, competing for
@@ -16,12 +17,16 @@ messages per petition as the flow published, and raw pymongo writes of the docum
 the flow wrote per petition, counting one write per version of each, into collections
 with the same indexes as the flow's, by 1, 2, 4 and 8 concurrent writers (the best
 counts). ``--write`` puts the results in bench/results.json and a table in the README's
-performance section.
+performance section. ``--profile DIR`` keeps CPU profiles of the flow's first half-minute
+there (``Profiles``).
 """
 
 import argparse
 import itertools
 import json
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -130,6 +135,44 @@ class Memory:
         return self.peak
 
 
+class Profiles:
+    """CPU profiles of every process over the first ``seconds`` of the flow: py-spy's of
+    each service, as collapsed stacks (``<service>.txt``: speedscope.app and
+    flamegraph.pl read them), and Go's of the embedded FerretDB (``ferretdb.pprof``, with
+    its ``go tool pprof -top`` in ``ferretdb-top.txt``); another database has none."""
+
+    def __init__(self, platform, directory, seconds=30):
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory, self.seconds = directory, seconds
+        py_spy = Path(sys.executable).parent / "py-spy"
+        self.recorders = [subprocess.Popen(
+            [str(py_spy), "record", "--nonblocking", "--rate", "50", "--duration", str(seconds),
+             "--format", "raw", "--pid", str(process.pid), "--output",
+             str(directory / f"{name}.txt")], stdout=subprocess.DEVNULL)
+            for name, process in platform.processes.items()]
+        self.ferretdb = threading.Thread(target=self.profile_ferretdb, daemon=True)
+        self.ferretdb.start()
+
+    def profile_ferretdb(self):
+        try:
+            answer = requests.get(f"http://127.0.0.1:{infra.FERRETDB_PROFILER_PORT}"
+                                  f"/debug/pprof/profile?seconds={self.seconds}",
+                                  timeout=self.seconds + 30)
+        except requests.ConnectionError:
+            return
+        profile = self.directory / "ferretdb.pprof"
+        profile.write_bytes(answer.content)
+        if shutil.which("go"):
+            top = subprocess.run(["go", "tool", "pprof", "-top", "-cum", str(profile)],
+                                 capture_output=True, text=True)
+            (self.directory / "ferretdb-top.txt").write_text(top.stdout)
+
+    def wait(self):
+        for recorder in self.recorders:
+            recorder.wait()
+        self.ferretdb.join()
+
+
 def rss_mb(pid):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -221,7 +264,7 @@ def database_ceiling(mongo_uri, documents, writers=1, sample=3000):
     return writes / elapsed
 
 
-def run(petitions, clients, log_dir, instances=1):
+def run(petitions, clients, log_dir, instances=1, profile_dir=None):
     env = infra.up()
     vhost, amqp_uri = infra.add_vhost("bench", env["AMQP_URI"])
     prefix = infra.new_database_prefix()
@@ -238,10 +281,13 @@ def run(petitions, clients, log_dir, instances=1):
         platform.wait_ready()
         demo_city.seed({s: platform.url(s) for s in SERVICES})
         workforce, memory = Workforce(platform, instances), Memory(platform)
+        profiles = profile_dir and Profiles(platform, profile_dir)
         started = time.monotonic()
         with ThreadPoolExecutor(clients) as pool:
             ids = list(pool.map(workforce.one, range(petitions)))
         elapsed = time.monotonic() - started
+        if profiles:
+            profiles.wait()
         peak = memory.stop()
         messages, writes, documents = flow_work(databases, petitions)
         broker = broker_ceiling(env["AMQP_URI"], int(messages * min(petitions, 500)))
@@ -317,8 +363,11 @@ def main():
     parser.add_argument("--instances", type=int, default=1,
                         help="processes of each domain service (the webhook bridge runs one)")
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="keep CPU profiles of the flow's first half-minute in DIR")
     args = parser.parse_args()
-    result = run(args.petitions, args.clients, infra.DATA / "bench-logs", args.instances)
+    result = run(args.petitions, args.clients, infra.DATA / "bench-logs", args.instances,
+                 args.profile)
     print(table(result))
     if args.write:
         write(result)
