@@ -155,13 +155,17 @@ func lockCollection(msg *wire.OpMsg) func() {
 # documents). Our build adds a GIN (jsonb_path_ops) twin of each index, which
 # serves `@>`; the btree stays for uniqueness. PostgreSQL must plan with the
 # query's values (plan_cache_mode=force_custom_plan) to match the expressions.
+# The twins are built without GIN's pending list (fastupdate): every update of a
+# petition adds to each of its indexes, and every search read the whole list
+# until a vacuum emptied it (the duplicate check took 10 ms on average, up to
+# 155 ms, in a 2,000-petition run on 2026-12-04).
 CONTAINMENT_INDEX_GO = """
 \t\tginColumns := make([]string, len(columns))
 \t\tfor i, column := range columns {
 \t\t\tginColumns[i] = strings.TrimSuffix(column, " DESC") + " jsonb_path_ops"
 \t\t}
 \t\tq = fmt.Sprintf(
-\t\t\t"CREATE INDEX %s ON %s USING gin (%s)",
+\t\t\t"CREATE INDEX %s ON %s USING gin (%s) WITH (fastupdate = off)",
 \t\t\tpgx.Identifier{strings.TrimSuffix(index.PgIndex, "_idx") + "_gin"}.Sanitize(),
 \t\t\tpgx.Identifier{dbName, c.TableName}.Sanitize(),
 \t\t\tstrings.Join(ginColumns, ", "),
