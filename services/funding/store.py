@@ -6,15 +6,18 @@ Every transaction that posts to a budget line is the next link of that line's ch
 (``shared/ledger.py``): it carries the line's balance after it, so what a line has
 available is read from its last link, not summed over its history.
 
-A day's totals are a document that lists the transactions it counts (``handled``)
-and changes in the same single-document write as their sums. After each posting the
-transaction is added to its department's day, once: a transaction posted twice, or
-a crash between a posting and its totals (healed when the same event is redelivered
-and finds the transaction posted), never leaves them wrong.
+A day's totals are a document that lists the transactions it has just counted
+(``counting``) and changes in the same single-document write as their sums. After each
+posting the transaction is added to its department's day, once: a transaction posted
+twice, or a crash between a posting and its totals (healed when the same event is
+redelivered and finds the transaction posted), never leaves them wrong. Once counted,
+the transaction is marked ``counted`` and a later change of the day drops its key, so a
+busy day's document stays small (see ``add_to_totals``).
 """
 
 import base64
 import json
+from collections import defaultdict
 
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
@@ -61,6 +64,8 @@ class FundingStore(MongoStore):
         self.transactions = AggregateCollection(db.transactions)
         self.waiting = AggregateCollection(db.waiting_orders)
         self.totals = AggregateCollection(db.day_totals)
+        # By day: keys this process marked counted, for the day's next change to drop.
+        self.marked = defaultdict(set)
 
     def ensure_indexes(self):
         self.transactions.ensure_indexes()
@@ -163,18 +168,42 @@ class FundingStore(MongoStore):
     # Totals per department and day (see the module's docstring)
 
     def add_to_totals(self, transaction):
-        department, day = transaction.get("department_id"), transaction["day"]
+        """Count a posting in its department's day, once.
+
+        The day lists the keys it counted (``counting``; days totalled before list all of
+        theirs in ``handled``) only until their transactions are marked ``counted``; then
+        its next change drops them. A delivery that finds its transaction unmarked reads
+        the mark again after reading the day, inside the change, and a key is dropped only
+        after its mark is written: so it finds either its key still listed or the mark.
+        """
+        key, day = transaction["_id"], transaction["day"]
+        if transaction.get("counted"):
+            return
+        day_id = f"{transaction.get('department_id')}:{day}"
+        found = {}
 
         def add(totals):
-            counted = totals or {"transactions": 0, "groups": []}
+            found.clear()  # what the attempt that is saved found, not an earlier one
+            counted = totals or {"transactions": 0, "groups": [], "counting": [], "handled": []}
+            listed = key in counted.get("counting", []) or key in counted.get("handled", [])
+            if listed or (self.transaction(key) or {}).get("counted"):
+                found["unmarked"] = listed
+                return None
+            found["unmarked"], found["dropped"] = True, self.marked[day_id].copy()
             return Change(set={
-                "department_id": department, "day": day, "month": day[:7],
-                "transactions": counted["transactions"] + 1,
+                "department_id": transaction.get("department_id"), "day": day,
+                "month": day[:7], "transactions": counted["transactions"] + 1,
                 "groups": domain.totals(counted["groups"] + transaction["postings"],
-                                        domain.LINE_FILTERS)})
+                                        domain.LINE_FILTERS),
+                "counting": [k for k in counted.get("counting", [])
+                             if k not in found["dropped"]] + [key]})
 
-        self.totals.put(f"{department}:{day}", add, handled=transaction["_id"])
-        self._month_changed(department, day)
+        self.totals.put(day_id, add)
+        if found.get("unmarked"):
+            self.db.transactions.update_one({"_id": key}, {"$set": {"counted": True},
+                                                           "$inc": {"version": 1}})
+            self.marked[day_id] = (self.marked[day_id] - found.get("dropped", set())) | {key}
+        self._month_changed(transaction.get("department_id"), day)
 
     def save_totals(self, department, day, transactions):
         """Write a day's totals as counted from all of its ``transactions``."""

@@ -97,6 +97,28 @@ def test_a_reposted_transaction_does_not_count_twice_in_the_totals(store):
     assert store.statement({"department_id": "housing"}, None, None, limit=1000) == before
 
 
+def test_a_day_lists_only_its_latest_posting_and_marks_the_others_counted(store, db_of):
+    post_history(store, count=12)
+    db = db_of("funding")
+    for totals in db.day_totals.find():
+        department, day = totals["_id"].split(":")
+        postings = list(db.transactions.find({"department_id": department, "day": day}))
+        unmarked = [t["_id"] for t in postings if not t.get("counted")]
+        assert unmarked == [] and len(totals["counting"]) == 1
+        assert totals["transactions"] == len(postings)
+
+
+def test_a_delivery_that_read_its_posting_before_the_mark_does_not_count_it_again(store):
+    post_history(store, count=6)
+    before = store.statement({"department_id": "housing"}, None, None, limit=1000)
+    first = store.transaction("hold:P-0/1")
+    day = store.db.day_totals.find_one({"_id": f"housing:{first['day']}"})
+    assert first["counted"] and first["_id"] not in day["counting"]
+
+    store.add_to_totals({**first, "counted": False})
+    assert store.statement({"department_id": "housing"}, None, None, limit=1000) == before
+
+
 def test_a_month_that_is_over_is_summed_into_one_document_and_read_from_it(store, db_of):
     post_history(store)
     for where, key in (({"department_id": "housing"}, "housing:2026-10"),
