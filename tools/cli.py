@@ -417,19 +417,16 @@ def tail(operator, patterns):
     def show(message):
         operator.out.print(event_line(message), soft_wrap=True)
 
-    connection = Connection(operator.amqp_uri)
-    connection.Consumer(queue, on_message=show, no_ack=True).consume()
-    exchanges = sorted({f"{producer}.events" for producer, _ in chosen})
-    operator.err.print(f"Tailing {' '.join(patterns) or 'every event'} on "
-                       f"{', '.join(exchanges)}; Ctrl-C stops.")
-    try:
-        while True:
-            connection.drain_events()
-    except KeyboardInterrupt:
-        # Ctrl-C may land in the middle of a frame, after which a polite cancel and close
-        # would wait for the broker's answer forever: drop the connection instead, and the
-        # exclusive queue goes with it.
-        connection.collect()
+    with Connection(operator.amqp_uri) as connection, \
+            connection.Consumer(queue, on_message=show, no_ack=True):
+        exchanges = sorted({f"{producer}.events" for producer, _ in chosen})
+        operator.err.print(f"Tailing {' '.join(patterns) or 'every event'} on "
+                           f"{', '.join(exchanges)}; Ctrl-C stops.")
+        try:
+            while True:
+                connection.drain_events()
+        except KeyboardInterrupt:
+            pass
 
 
 # Dead letters and replay
