@@ -198,9 +198,12 @@ def test_tail_prints_each_event_as_it_is_published_until_ctrl_c(seeded, cli_env,
     env = {**os.environ, **{k: v for k, v in cli_env.items() if v is not None},
            "PYTHONPATH": str(ROOT)}
     env.pop("GRID_TOKEN", None)
+    # As an operator's terminal would: a suite started in the background by a script
+    # inherits Ctrl-C ignored, and Python then never raises KeyboardInterrupt.
     tail = subprocess.Popen([sys.executable, "-m", "tools.cli", "events", "tail", "--type",
                              "petition.raised.*"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+                            stderr=subprocess.STDOUT,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         output = Output(tail)
         output.wait_for(lambda line: line.startswith("Tailing petition.raised.*"))
