@@ -181,6 +181,9 @@ class PetitionDispatched(Schema):
     final = fields.Boolean(load_default=False)  # the arbiter's ruling: it cannot be returned
     places = fields.Integer(load_default=1)  # how many volunteers the work needs
     urgent = fields.Boolean(load_default=False)
+    # The grid's workstation, community, sub-district and district as the registry had
+    # them: where the petition counts. Absent from events sent before 2026-12-04.
+    places_above = fields.List(fields.String(), load_default=None)
 
 
 class TaskOpened(Schema):

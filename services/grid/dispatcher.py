@@ -208,9 +208,7 @@ def dispatch(request, grid, rules, teams, load, previous, policy, calendar, now,
         excluded.append(handler_key(previous["handler"]))
         returns += 1
     base = {"_id": dispatch_id(request["petition_id"], request["round"]),
-            "petition_id": request["petition_id"], "round": request["round"],
-            "grid_id": grid["_id"], "community_id": grid["community_id"],
-            "workstation_id": grid["workstation_id"], "sub_district_id": grid.get("sub_district_id"),
+            "petition_id": request["petition_id"], "round": request["round"], **_where(grid),
             "category": request["category"], "excluded": excluded, "returns": returns,
             "requested_at": now.isoformat()}
     if cause.type == "petition.reopened.v1" and previous and previous.get("handler"):
@@ -251,13 +249,20 @@ def rule_by_arbiter(ruling, grid, teams, policy, calendar, now, correlation_id, 
     explanation = {"chosen": {"rule_id": rule["id"], "handler": handlers[0]["name"],
                               "why": f"ruled by {ruling['arbiter']}: {ruling['reason']}"},
                    "considered": record["explanation"]["considered"]}
-    base = {key: record[key] for key in ("petition_id", "round", "grid_id", "community_id",
-                                         "workstation_id", "sub_district_id", "category",
-                                         "excluded", "returns")}
+    base = {**{key: record[key] for key in ("petition_id", "round", "category", "excluded",
+                                            "returns")}, **_where(grid)}
     fields, events = _dispatched(base, rule, handlers[0], explanation, policy, calendar, now,
                                  correlation_id, None, final=True)
     fields.pop("_id", None)
     return Change(set={**fields, "ruling": {**ruling, "at": now.isoformat()}}, events=events)
+
+
+PLACES_ABOVE = ("workstation_id", "community_id", "sub_district_id", "district_id")
+
+
+def _where(grid):
+    """Where a dispatch is: its grid and the places above it."""
+    return {"grid_id": grid["_id"], **{key: grid.get(key) for key in PLACES_ABOVE}}
 
 
 def _dispatched(base, rule, handler, explanation, policy, calendar, now, correlation_id, cause,
@@ -274,6 +279,7 @@ def _dispatched(base, rule, handler, explanation, policy, calendar, now, correla
         "round": base["round"], "rule_id": rule["id"], "handler": handler, "funding": funding,
         "acknowledge_by": acknowledge_by, "due_by": due_by, "final": final,
         "places": rule.get("places", 1), "urgent": rule.get("urgent", False),
+        "places_above": [base[key] for key in PLACES_ABOVE if base[key]],
     }, correlation_id, cause)
     record = {**base, "state": "open", "open": True, "rule_id": rule["id"],
               "handler": event["data"]["handler"], "handler_key": handler_key(handler),

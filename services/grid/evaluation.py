@@ -3,7 +3,9 @@ from the events of each petition, so they can be rebuilt from the event log and 
 the same answer.
 
 Each petition's events fold into its *facts*: where it is, and each dispatch round's
-handler, department, clocks, resolution and rating. Figures count over those facts:
+handler, department, clocks, resolution and rating. An event that comes after every
+event folded so far is applied to the facts alone; a late one folds them all again.
+Figures count over those facts:
 
 - for a place (grid, workstation, community, sub-district, district) the unit is the
   petition, in the period of its first dispatch;
@@ -40,54 +42,88 @@ FOLDED = ("petition.dispatched.v1", "petition.acknowledged.v1", "petition.resolv
 def fold(petition_id, events, places_of):
     """The facts of one petition from its events (dicts with type, time, id and data), in
     any order: they are applied by time, then id, so a redelivered or late event leaves
-    the same facts. ``places_of(grid_id)`` gives the grid's places above it."""
-    facts = {"_id": petition_id, "events": len(events), "grid_id": None,
-             "community_id": None, "places": [], "rounds": [],
-             "dispatched_at": None, "week": None, "month": None, "closed": None,
-             "reopened": 0, "returned": 0, "overturned": 0}
-    rounds = {}
-    for event in sorted(events, key=lambda e: (e["time"], e["id"])):
-        data, at = event["data"], event["time"]
-        kind = event["type"]
-        if kind == "petition.dispatched.v1":
-            handler = data["handler"]
-            rounds[data["round"]] = {
-                "round": data["round"], "handler": handler_key(handler),
-                "department_id": (data.get("funding") or {}).get("department_id")
-                or handler.get("department_id"),
-                "dispatched_at": at, "acknowledge_by": data["acknowledge_by"],
-                "due_by": data["due_by"], "acknowledged_at": None, "resolved_at": None,
-                "undone": None, "satisfied": None}
-            if facts["grid_id"] is None:
-                grid = facts["grid_id"] = data["grid_id"]
-                facts["community_id"] = data["community_id"]
-                facts["places"] = [grid, *places_of(grid)]
-                facts["dispatched_at"] = at
-                facts["week"], facts["month"] = week_of(at), month_of(at)
-        elif kind == "petition.closed.v1":
-            facts["closed"] = {"at": at, "outcome": data["outcome"]}
-        elif kind in ("petition.returned.v1", "petition.reopened.v1"):
-            facts[kind.split(".")[1]] += 1
-            undone = rounds.get(data["round"] - 1)
-            if undone and not undone["undone"]:
-                undone["undone"] = kind.split(".")[1]
-        elif kind == "spot_check.overturned.v1":
-            facts["overturned"] += 1
-            checked = _last_resolved(rounds)
-            if checked:
-                checked["undone"] = "overturned"
-        elif kind == "petition.verified.v1":
-            rated = _last_resolved(rounds)
-            if rated:
-                rated["satisfied"] = data["satisfied"]
-        elif (round_ := rounds.get(data.get("round"))) is not None:
-            field = {"petition.acknowledged.v1": "acknowledged_at",
-                     "petition.resolved.v1": "resolved_at"}[kind]
-            round_[field] = round_[field] or at
+    the same facts. ``places_of(grid_id)`` gives the grid's places above it, for events
+    logged before a dispatch named them."""
+    facts = {"_id": petition_id, "events": 0, "last": None, "grid_id": None,
+             "community_id": None, "places": [], "rounds": [], "handlers": [],
+             "departments": [], "dispatched_at": None, "week": None, "month": None,
+             "closed": None, "reopened": 0, "returned": 0, "overturned": 0}
+    for event in sorted(events, key=_order):
+        facts = apply(facts, event, places_of)
+    return facts
+
+
+def fold_in(petition_id, facts, event, log, places_of):
+    """``facts`` (None before the first) with ``event`` folded in: applied alone when it
+    follows them, else folded again with the petition's whole ``log()``, which holds it.
+    With no event, the log folded again."""
+    if event and facts and follows(facts, event):
+        return apply(facts, event, places_of)
+    return fold(petition_id, log(), places_of)
+
+
+def follows(facts, event):
+    """Whether ``event`` comes after every event folded into ``facts``: then applying it
+    alone gives what folding them all again would (a late event needs the whole fold)."""
+    return bool(facts.get("last")) and _order(event) > tuple(facts["last"])
+
+
+def _order(event):
+    return event["time"], event["id"]
+
+
+FACTS = ("_id", "events", "last", "grid_id", "community_id", "places", "rounds", "handlers",
+         "departments", "dispatched_at", "week", "month", "closed", "reopened", "returned",
+         "overturned")
+
+
+def apply(facts, event, places_of):
+    """``facts`` (as folded, or as stored) with one more event applied after the others."""
+    facts = {key: facts[key] for key in FACTS}
+    data, at, kind = event["data"], event["time"], event["type"]
+    rounds = {r["round"]: dict(r) for r in facts["rounds"]}
+    if kind == "petition.dispatched.v1":
+        handler = data["handler"]
+        rounds[data["round"]] = {
+            "round": data["round"], "handler": handler_key(handler),
+            "department_id": (data.get("funding") or {}).get("department_id")
+            or handler.get("department_id"),
+            "dispatched_at": at, "acknowledge_by": data["acknowledge_by"],
+            "due_by": data["due_by"], "acknowledged_at": None, "resolved_at": None,
+            "undone": None, "satisfied": None}
+        if facts["grid_id"] is None:
+            grid = facts["grid_id"] = data["grid_id"]
+            facts["community_id"] = data["community_id"]
+            above = data.get("places_above")
+            facts["places"] = [grid, *(places_of(grid) if above is None else above)]
+            facts["dispatched_at"] = at
+            facts["week"], facts["month"] = week_of(at), month_of(at)
+    elif kind == "petition.closed.v1":
+        facts["closed"] = {"at": at, "outcome": data["outcome"]}
+    elif kind in ("petition.returned.v1", "petition.reopened.v1"):
+        facts[kind.split(".")[1]] += 1
+        undone = rounds.get(data["round"] - 1)
+        if undone and not undone["undone"]:
+            undone["undone"] = kind.split(".")[1]
+    elif kind == "spot_check.overturned.v1":
+        facts["overturned"] += 1
+        checked = _last_resolved(rounds)
+        if checked:
+            checked["undone"] = "overturned"
+    elif kind == "petition.verified.v1":
+        rated = _last_resolved(rounds)
+        if rated:
+            rated["satisfied"] = data["satisfied"]
+    elif (round_ := rounds.get(data.get("round"))) is not None:
+        field = {"petition.acknowledged.v1": "acknowledged_at",
+                 "petition.resolved.v1": "resolved_at"}[kind]
+        round_[field] = round_[field] or at
     facts["rounds"] = [rounds[n] for n in sorted(rounds)]
     facts["handlers"] = sorted({r["handler"] for r in facts["rounds"]})
     facts["departments"] = sorted({r["department_id"] for r in facts["rounds"]
                                    if r["department_id"]})
+    facts["events"] += 1
+    facts["last"] = list(_order(event))
     return facts
 
 

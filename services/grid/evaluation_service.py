@@ -8,9 +8,12 @@ The dashboards' gauges of the three rates per grid, community and department are
 from this month's facts (local calendar month) every ``EVALUATION_GAUGES_SECONDS``.
 """
 
+from functools import partial
+
 from prometheus_client import Gauge
 
 from services.grid import evaluation
+from services.grid.dispatcher import PLACES_ABOVE
 from services.grid.evaluation import FOLDED
 from services.grid.evaluation_store import EvaluationStore
 from services.grid.schemas import Figures, FiguresQuery, Rebuilt
@@ -59,8 +62,8 @@ class Evaluation:
 
     @subscribe_all(FOLDED)
     def evaluate(self, event):
-        self.evaluation.record(event, data_as_sent(CATALOGUE, event))
-        self._refold(event.data["petition_id"])
+        entry = self.evaluation.record(event, data_as_sent(CATALOGUE, event))
+        self._fold(entry["petition_id"], entry, handled=event.key)
 
     @http("GET", "/evaluation/figures", allow=(*STAFF, DEPARTMENT_OFFICER, AUDITOR),
           query=FiguresQuery, returns=Figures)
@@ -79,7 +82,7 @@ class Evaluation:
         """Fold every petition again from the event log (after a fix to the rules)."""
         petition_ids = self.evaluation.petitions_logged()
         for petition_id in petition_ids:
-            self._refold(petition_id)
+            self._fold(petition_id)
         return json_response({"petitions": len(petition_ids)})
 
     @every("EVALUATION_GAUGES_SECONDS", 60)
@@ -103,11 +106,14 @@ class Evaluation:
         else:
             caller.check(caller.everywhere, "every handler's figures")
 
-    def _refold(self, petition_id):
-        self.evaluation.save_facts(evaluation.fold(
-            petition_id, self.evaluation.events_of(petition_id), self._places_above))
+    def _fold(self, petition_id, entry=None, handled=None):
+        """Fold ``entry`` (an event as logged) into the petition's facts; with none, fold
+        its whole log again."""
+        self.evaluation.fold(petition_id, partial(
+            evaluation.fold_in, petition_id, event=entry,
+            log=partial(self.evaluation.events_of, petition_id), places_of=self._places_above),
+            handled)
 
     def _places_above(self, grid_id):
         grid = self.store.grid(grid_id) or {}
-        return [grid[key] for key in ("workstation_id", "community_id", "sub_district_id",
-                                      "district_id") if grid.get(key)]
+        return [grid[key] for key in PLACES_ABOVE if grid.get(key)]

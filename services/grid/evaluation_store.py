@@ -5,12 +5,20 @@ folded from them, one document per petition."""
 from datetime import UTC
 
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
 
-from shared.storage import MongoStore, insert_once
+from shared.domain import Change
+from shared.storage import AggregateCollection, MongoStore, insert_once
 
 
 class EvaluationStore(MongoStore):
+    # 2: facts carry a version (and the keys of the events they hold), so a fold is saved
+    # only onto the facts it was made from.
+    SHAPE = 2
+
+    def __init__(self, db):
+        super().__init__(db)
+        self.facts = AggregateCollection(db.petition_facts)
+
     def ensure_indexes(self):
         self.db.evaluation_events.create_index([("petition_id", ASCENDING)])
         # Equalities on these arrays are what every figure selects by.
@@ -19,12 +27,17 @@ class EvaluationStore(MongoStore):
         # The spot checks' weekly population: closures in a week.
         self.db.petition_facts.create_index([("closed.at", ASCENDING)])
 
+    def upgrade(self):
+        self.db.petition_facts.update_many({"version": {"$exists": False}},
+                                           {"$set": {"version": 1, "handled": []}})
+
     def record(self, event, data):
-        """Keep the event, with its data as it travelled, in the log (once)."""
-        insert_once(self.db.evaluation_events,
-                    {"_id": event.key, "petition_id": data["petition_id"], "type": event.type,
-                     "id": event.id, "time": event.time.astimezone(UTC).isoformat(),
-                     "data": data})
+        """Keep the event, with its data as it travelled, in the log (once); returns it as
+        the log holds it."""
+        entry = {"_id": event.key, "petition_id": data["petition_id"], "type": event.type,
+                 "id": event.id, "time": event.time.astimezone(UTC).isoformat(), "data": data}
+        insert_once(self.db.evaluation_events, entry)
+        return entry
 
     def events_of(self, petition_id):
         return list(self.db.evaluation_events.find({"petition_id": petition_id}))
@@ -32,17 +45,14 @@ class EvaluationStore(MongoStore):
     def petitions_logged(self):
         return self.db.evaluation_events.distinct("petition_id")
 
-    def save_facts(self, facts):
-        """Keep the facts unless a fold of more events was kept already: two workers may
-        fold one petition at once, and the later fold of the log sees every event the
-        earlier one did."""
-        not_fuller = {"_id": facts["_id"], "events": {"$lte": facts["events"]}}
-        try:
-            self.db.petition_facts.replace_one(not_fuller, facts, upsert=True)
-        except DuplicateKeyError:
-            # Another fold inserted the petition's first facts in between; they may hold
-            # fewer events than these, so try once more, as a replacement only.
-            self.db.petition_facts.replace_one(not_fuller, facts)
+    def fold(self, petition_id, folded, handled=None):
+        """Save ``folded(facts as stored, or None) -> facts`` as the petition's facts, under
+        the facts' version: two workers folding one petition at once cannot lose an
+        event. ``handled``: the key of the event folded, so a redelivery folds nothing."""
+        def decide(stored):
+            facts = folded(stored)
+            return Change(set={key: value for key, value in facts.items() if key != "_id"})
+        self.facts.put(petition_id, decide, handled)
 
     def facts_with(self, field, value):
         return list(self.db.petition_facts.find({field: value}))

@@ -1,8 +1,12 @@
 """Documents written by the foundation release are brought to today's shape when a
 service starts: nothing a city already stored is stranded by an upgrade."""
 
+from functools import partial
+
 from services.funding import domain as funding
 from services.funding.store import FundingStore
+from services.grid import evaluation
+from services.grid.evaluation_store import EvaluationStore
 from services.grid.store import GridStore
 from services.petition.store import PetitionStore
 from services.volunteer.store import VolunteerStore
@@ -14,6 +18,7 @@ from shared.storage import (
     settle_upgrade,
     upgrade_at_start,
 )
+from tests.unit.test_evaluation import PLACES, known_history
 
 
 def test_petitions_that_moved_through_stages_now_have_lifecycle_states(db_of):
@@ -154,3 +159,21 @@ def test_volunteers_holding_claims_from_before_the_mark_are_recounted_after_the_
     store.reconcile_claims(now())
     assert volunteers.find_one({"_id": "v1"})["open_claims"] == 0
     assert "claiming" not in volunteers.find_one({"_id": "v2"})
+
+
+def test_facts_folded_before_they_had_versions_take_the_next_event_after_the_upgrade(db_of):
+    store = EvaluationStore(db_of("grid"))
+    events = sorted(known_history().of("P1"), key=lambda e: (e["time"], e["id"]))
+    before = evaluation.fold("P1", events[:-1], PLACES.get)
+    del before["last"]
+    store.db.petition_facts.insert_one(before)
+    for event in events:
+        store.db.evaluation_events.insert_one({"_id": event["id"], "petition_id": "P1", **event})
+    store.upgrade()
+    store.fold("P1", partial(evaluation.fold_in, "P1", event=events[-1],
+                             log=partial(store.events_of, "P1"), places_of=PLACES.get),
+               handled=events[-1]["id"])
+    stored = store.db.petition_facts.find_one({"_id": "P1"})
+    assert stored["version"] == 2
+    assert {key: stored[key] for key in evaluation.FACTS} == evaluation.fold("P1", events,
+                                                                              PLACES.get)

@@ -79,6 +79,11 @@ def test_each_kind_of_handler_is_routed_to(handler, expected):
     assert event["type"] == "petition.dispatched.v1" and event["data"]["handler"]["name"]
 
 
+def test_a_dispatch_names_the_places_its_grid_lies_in_as_the_registry_has_them():
+    _, [event] = dispatch([rule("r", TEAM_A)])
+    assert event["data"]["places_above"] == ["ws-1", "c-hexi", "sd-xiaojianghu", "d-county"]
+
+
 def test_the_narrowest_area_beats_a_wider_one_and_an_exact_category_beats_both():
     rules = [rule("county", TEAM_A, area="d-county"),
              rule("workstation", {"kind": "butler_team"}, area="ws-1"),

@@ -139,7 +139,40 @@ def test_folding_the_events_in_any_order_or_twice_gives_the_same_facts():
     assert facts_of(history) == expected
 
 
-def test_places_above_the_grid_come_from_the_registry():
+def test_folding_each_event_as_it_comes_gives_what_folding_them_all_gives():
+    history = known_history()
+    for petition_id, expected in zip(("P1", "P2", "P3", "P4"), facts_of(history), strict=True):
+        events = sorted(history.of(petition_id), key=lambda e: (e["time"], e["id"]))
+        facts = evaluation.fold(petition_id, events[:1], PLACES.get)
+        for event in events[1:]:
+            assert evaluation.follows(facts, event)
+            facts = evaluation.apply(facts, event, PLACES.get)
+        assert facts == expected
+
+
+def test_a_late_event_does_not_follow_the_facts_so_the_whole_log_is_folded_again():
+    p2 = sorted(known_history().of("P2"), key=lambda e: (e["time"], e["id"]))
+    without_first_ack = [e for e in p2 if e["id"] != "e007"]
+    facts = evaluation.fold("P2", without_first_ack, PLACES.get)
+    late = next(e for e in p2 if e["id"] == "e007")
+    assert not evaluation.follows(facts, late)
+    assert not evaluation.follows(facts, without_first_ack[-1])  # a redelivery is no news
+    assert evaluation.fold("P2", p2, PLACES.get)["rounds"][0]["acknowledged_at"] == late["time"]
+
+
+def test_a_petition_counts_in_the_places_its_dispatch_named():
+    history = History()
+    history.dispatched(0, "P1", 1, "team-a")
+    history.events[0]["data"]["places_above"] = ["w9", "c9", "sd9", "d9"]
+
+    def registry_not_asked(grid):
+        raise AssertionError("the dispatch named its places")
+
+    facts = evaluation.fold("P1", history.events, registry_not_asked)
+    assert facts["places"] == ["g01", "w9", "c9", "sd9", "d9"]
+
+
+def test_a_dispatch_sent_before_dispatches_named_places_is_placed_by_the_registry():
     facts = facts_of(known_history())[0]
     assert facts["places"] == ["g01", "w1", "c1", "sd1", "d1"]
 
