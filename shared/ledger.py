@@ -124,7 +124,7 @@ def post_chained(collection, account, build, insert, summed_balance, tracked=())
                 guard, t, summed_balance) + moved.get(t, 0)} for t in tracked]
         transaction = dict(transaction, guard=link, guard_key=guard_key(account, seq))
         if insert(transaction):
-            _chain_ends[(collection.full_name, account)] = seq
+            _chain_ends[(collection.full_name, account)] = seq, link
             return transaction
         taken = seq
         # Builders racing for one account take turns, rather than all retrying at once.
@@ -145,9 +145,10 @@ def guard_key(account, seq):
     return f"{account}#{seq}"
 
 
-# Where this process last saw each chain end, by collection and account, so the next
-# lookup starts there; links other processes added since are found by trying the
-# numbers after it.
+# Where this process last saw each chain end, by collection and account: the link's
+# number and guard (written once with its transaction, never changed), so the next lookup
+# starts there without reading it again; links other processes added since are found by
+# trying the numbers after it.
 _chain_ends = {}
 
 
@@ -167,15 +168,21 @@ def _carried_balance(guard, account, summed_balance):
 def last_link(collection, account):
     """The number of ``account``'s last link and its guard (0 and None when nothing is
     chained yet)."""
-    known = _chain_ends.get((collection.full_name, account))
-    seq = last_seq(collection, account) if known is None else known
-    link = collection.find_one({"guard_key": guard_key(account, seq)}, {"guard": 1}) \
-        if seq else None
+    key = (collection.full_name, account)
+    if key in _chain_ends:
+        seq, guard = _chain_ends[key]
+    else:
+        seq = last_seq(collection, account)
+        # A link recorded before links had keys is found by number only: its guard is
+        # None, and the balance is summed.
+        found = seq and collection.find_one({"guard_key": guard_key(account, seq)},
+                                            {"guard": 1})
+        guard = found["guard"] if found else None
     while following := collection.find_one({"guard_key": guard_key(account, seq + 1)},
                                            {"guard": 1}):
-        link, seq = following, seq + 1
-    _chain_ends[(collection.full_name, account)] = seq
-    return seq, link["guard"] if link else None
+        seq, guard = seq + 1, following["guard"]
+    _chain_ends[key] = seq, guard
+    return seq, guard
 
 
 def _busy(account):

@@ -17,7 +17,7 @@ import time  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 
 import pytest  # noqa: E402
-from pymongo import MongoClient  # noqa: E402
+from pymongo import MongoClient, monitoring  # noqa: E402
 
 from tools import infra  # noqa: E402
 from tools.infra import new_database_prefix  # noqa: E402, F401 - the tests' prefixes
@@ -33,6 +33,25 @@ def poll(check, timeout=20, interval=0.05, what="the condition"):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+class Commands(monitoring.CommandListener):
+    """What a client sends the database: each command's name, and the filters of its
+    finds (to count the reads a change makes)."""
+
+    def __init__(self):
+        self.names, self.find_filters = [], []
+
+    def started(self, event):
+        self.names.append(event.command_name)
+        if event.command_name == "find":
+            self.find_filters.append(event.command["filter"])
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
 
 
 @pytest.fixture(scope="session")

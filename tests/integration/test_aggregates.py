@@ -5,10 +5,11 @@ on its version."""
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from pymongo import MongoClient, monitoring
+from pymongo import MongoClient
 
 from shared.domain import Change
 from shared.storage import AggregateCollection, Saved
+from tests.conftest import Commands
 
 
 @pytest.fixture
@@ -53,20 +54,6 @@ def test_creating_an_aggregate_twice_keeps_the_first(petitions):
 
 def test_a_change_to_a_missing_aggregate_reports_none(petitions):
     assert petitions.change("P-404", note("x"), handled="a/b") is None
-
-
-class Commands(monitoring.CommandListener):
-    def __init__(self):
-        self.names = []
-
-    def started(self, event):
-        self.names.append(event.command_name)
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
 
 
 @pytest.fixture

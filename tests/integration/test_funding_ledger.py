@@ -7,10 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from pymongo import MongoClient
 
 from services.funding import domain
 from services.funding.store import FundingStore
 from shared import ledger
+from tests.conftest import Commands
 from tests.integration.test_statement_totals import START, order
 
 LINE = domain.line_account("housing", "public_infrastructure", 2026)
@@ -90,6 +92,23 @@ def test_a_capture_that_spends_exactly_its_hold_takes_the_lines_next_number(stor
     assert LINE in store.transaction(spent["_id"])["accounts"]
     assert hold(store, 2)["guard"]["seq"] == 4
     assert [seq for seq, _ in links(store)] == [1, 2, 3, 4]
+
+
+def test_the_next_link_of_a_line_this_process_extended_reads_only_whether_another_came(
+        store, infrastructure):
+    hold(store, 1)
+    commands = Commands()
+    client = MongoClient(infrastructure["MONGO_URI"], tz_aware=True, event_listeners=[commands])
+    try:
+        watched = FundingStore(client[store.db.name])
+        held, cause = order(2)
+        watched.post_on_line(f"hold:{held['order_id']}", LINE,
+                             lambda available: domain.hold(held, available, START, cause))
+    finally:
+        client.close()
+    looked_up = [f["guard_key"] for f in commands.find_filters if "guard_key" in f]
+    assert looked_up == [ledger.guard_key(LINE, 3)]  # 1 the allocation, 2 the first hold
+    assert [seq for seq, _ in links(store)] == [1, 2, 3]
 
 
 def test_a_line_recorded_before_chains_continues_from_the_sum_of_its_postings(store):
