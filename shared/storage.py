@@ -271,6 +271,15 @@ class AggregateCollection:
             return
         self.change(id, decide, handled)
 
+    def keep(self, id, folded, handled=None):
+        """Save ``folded(document as stored, or None) -> document`` as the aggregate: a
+        document folded from events (``shared.folds``), saved only onto the document it
+        was folded from, so two workers folding one subject at once lose no event.
+        ``handled`` is the key of the event folded in, so a redelivery folds nothing."""
+        self.put(id, lambda stored: Change(set={key: value for key, value
+                                                in folded(stored).items() if key != "_id"}),
+                 handled)
+
     def change(self, id, decide, handled=None):
         """Get, act, save: apply ``decide(doc) -> Change | None`` under an optimistic lock.
 

@@ -13,8 +13,8 @@ event arrives, so a field a producer adds tomorrow stays out until someone decid
 is public. The views below then choose, field by field, what of the kept facts is
 shown (petition ids are kept to join money to an order, and never shown).
 
-The events are folded like the evaluation's: in order of time then id, so a late or
-redelivered event leaves the same result.
+The events are folded like the evaluation's (``shared.folds``): in order of time then
+id, so a late or redelivered event leaves the same result.
 
 Plain Python: nothing here knows of nameko or the database.
 """
@@ -23,6 +23,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 from services.grid import evaluation
+from shared import folds
 
 # The allow-list: event type -> the fields of its data that may be kept.
 KEPT = {
@@ -71,62 +72,87 @@ def subject_of(event_type, data):
     return f"order:{data['petition_id']}"
 
 
-def _in_order(events):
-    return sorted(events, key=lambda e: (e["time"], e["id"]))
-
-
 def fold_proposal(proposal_id, events):
     """A proposal as the public sees it, from its (admitted) events."""
-    proposal = {"_id": proposal_id, "events": len(events), "community_id": None, "title": None,
-                "state": None, "submitted_at": None, "updated_at": None, "reviews": [],
-                "votes": [], "objections": 0, "notices": []}
-    for event in _in_order(events):
-        data, at, kind = event["data"], event["time"], event["type"]
-        proposal["community_id"] = data["community_id"]
-        proposal["state"], proposal["updated_at"] = data["state"], at
-        if kind == "proposal.submitted.v1":
-            proposal["title"], proposal["submitted_at"] = data["title"], at
-        elif kind == "proposal.reviewed.v1":
-            proposal["reviews"].append({"at": at, "decision": data["decision"]})
-        elif kind == "proposal.voted.v1":
-            tally = {k: data[k] for k in KEPT[kind] if k not in ("proposal_id", "community_id")}
-            proposal["votes"].append({"at": at, **tally})
-            if data["state"] == "on_notice":
-                outcome = "adopted" if (data["motion"] == "adopt") == data["carried"] \
-                    else "rejected"
-                proposal["notices"].append({"at": at, "kind": "proposal_on_notice",
-                                            "outcome": outcome})
-        elif kind == "proposal.objected.v1":
-            proposal["objections"] += 1
-        elif kind == "proposal.concluded.v1":
-            proposal["notices"].append({"at": at, "kind": "proposal_concluded",
-                                        "outcome": data["outcome"]})
-    proposal["final"] = proposal["state"] in FINAL_STATES
-    return proposal
+    return folds.fold(_new_proposal, _apply_to_proposal, proposal_id, events)
 
 
 def fold_order(petition_id, events):
     """The money of one order (a petition): where it belongs, what was settled to the
     community service centre and when funding was blocked. A settlement counts once
     by its id, however many events announce it."""
-    order = {"_id": petition_id, "events": len(events), "community_id": None,
-             "category": None, "settlements": [], "blocks": []}
-    settled = {}
-    for event in _in_order(events):
-        data, at, kind = event["data"], event["time"], event["type"]
-        if kind == "petition.dispatched.v1":
-            # The first round places the order; later rounds stay in its community.
-            order["community_id"] = order["community_id"] or data["community_id"]
-            order["category"] = order["category"] or data["category"]
-        elif kind == "funds.settled.v1":
-            settled.setdefault(data["settlement_id"], {
+    return folds.fold(_new_order, _apply_to_order, petition_id, events)
+
+
+def fold_in(kind, subject_id, stored, event, log):
+    """A proposal or an order as stored (None before its first event) with ``event``
+    folded in (see ``shared.folds``)."""
+    start, apply = {"proposal": (_new_proposal, _apply_to_proposal),
+                    "order": (_new_order, _apply_to_order)}[kind]
+    return folds.fold_in(start, apply, subject_id, stored, event, log)
+
+
+PROPOSAL = ("_id", "events", "last", "community_id", "title", "state", "submitted_at",
+            "updated_at", "reviews", "votes", "objections", "notices", "final")
+
+
+def _new_proposal(proposal_id):
+    return {"_id": proposal_id, "community_id": None, "title": None, "state": None,
+            "submitted_at": None, "updated_at": None, "reviews": [], "votes": [],
+            "objections": 0, "notices": [], "final": False}
+
+
+def _apply_to_proposal(proposal, event):
+    proposal = {key: proposal[key] for key in PROPOSAL}
+    data, at, kind = event["data"], event["time"], event["type"]
+    proposal["community_id"] = data["community_id"]
+    proposal["state"], proposal["updated_at"] = data["state"], at
+    if kind == "proposal.submitted.v1":
+        proposal["title"], proposal["submitted_at"] = data["title"], at
+    elif kind == "proposal.reviewed.v1":
+        proposal["reviews"] = [*proposal["reviews"], {"at": at, "decision": data["decision"]}]
+    elif kind == "proposal.voted.v1":
+        tally = {k: data[k] for k in KEPT[kind] if k not in ("proposal_id", "community_id")}
+        proposal["votes"] = [*proposal["votes"], {"at": at, **tally}]
+        if data["state"] == "on_notice":
+            outcome = "adopted" if (data["motion"] == "adopt") == data["carried"] \
+                else "rejected"
+            proposal["notices"] = [*proposal["notices"], {
+                "at": at, "kind": "proposal_on_notice", "outcome": outcome}]
+    elif kind == "proposal.objected.v1":
+        proposal["objections"] += 1
+    elif kind == "proposal.concluded.v1":
+        proposal["notices"] = [*proposal["notices"], {
+            "at": at, "kind": "proposal_concluded", "outcome": data["outcome"]}]
+    proposal["final"] = proposal["state"] in FINAL_STATES
+    return proposal
+
+
+ORDER = ("_id", "events", "last", "community_id", "category", "settlements", "blocks",
+         "money_at")
+
+
+def _new_order(petition_id):
+    return {"_id": petition_id, "community_id": None, "category": None, "settlements": [],
+            "blocks": [], "money_at": None}
+
+
+def _apply_to_order(order, event):
+    order = {key: order[key] for key in ORDER}
+    data, at, kind = event["data"], event["time"], event["type"]
+    if kind == "petition.dispatched.v1":
+        # The first round places the order; later rounds stay in its community.
+        order["community_id"] = order["community_id"] or data["community_id"]
+        order["category"] = order["category"] or data["category"]
+    elif kind == "funds.settled.v1":
+        if all(s["settlement_id"] != data["settlement_id"] for s in order["settlements"]):
+            order["settlements"] = [*order["settlements"], {
                 "at": at, "month": evaluation.month_of(at),
-                **{k: data[k] for k in ("department_id", "budget_line", "fiscal_year",
-                                        "amount_fen")}})
-        elif kind == "funds.blocked.v1":
-            order["blocks"].append({"at": at, **{k: data[k] for k in (
-                "round", "stage", "department_id", "budget_line", "fiscal_year", "amount_fen")}})
-    order["settlements"] = list(settled.values())
+                **{k: data[k] for k in ("settlement_id", "department_id", "budget_line",
+                                        "fiscal_year", "amount_fen")}}]
+    elif kind == "funds.blocked.v1":
+        order["blocks"] = [*order["blocks"], {"at": at, **{k: data[k] for k in (
+            "round", "stage", "department_id", "budget_line", "fiscal_year", "amount_fen")}}]
     # Reads select orders by when money last moved: one never funded is never read.
     order["money_at"] = max((m["at"] for m in (*order["settlements"], *order["blocks"])),
                             default=None)

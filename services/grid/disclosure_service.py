@@ -6,6 +6,8 @@ reads no other service's database.
     GET /public/communities/<id>.json   the same, as JSON
 """
 
+from functools import partial
+
 from services.grid import disclosure, disclosure_html, evaluation
 from services.grid.disclosure import KEPT
 from services.grid.disclosure_store import DisclosureStore
@@ -28,10 +30,11 @@ class Disclosure:
     def disclose(self, event):
         data = data_as_sent(CATALOGUE, event)
         subject = disclosure.subject_of(event.type, data)
-        self.disclosure.record(event, subject, disclosure.admit(event.type, data))
+        entry = self.disclosure.record(event, subject, disclosure.admit(event.type, data))
         kind, subject_id = subject.split(":", 1)
-        fold = disclosure.fold_proposal if kind == "proposal" else disclosure.fold_order
-        self.disclosure.save(kind, fold(subject_id, self.disclosure.events_of(subject)))
+        self.disclosure.keep(kind, subject_id, partial(
+            disclosure.fold_in, kind, subject_id, event=entry,
+            log=partial(self.disclosure.events_of, subject)), handled=event.key)
 
     @http("GET", "/public/communities/<community_id>.json", allow=PUBLIC,
           returns=DisclosedCommunity, limit="public")

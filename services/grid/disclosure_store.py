@@ -6,38 +6,46 @@ proposal and per order."""
 from datetime import UTC
 
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
 
-from shared.storage import MongoStore, insert_once
+from shared.storage import AggregateCollection, MongoStore, insert_once
 
 FOLDS = {"proposal": "disclosed_proposals", "order": "disclosed_orders"}
 
 
 class DisclosureStore(MongoStore):
+    # 2: folds carry a version (and the keys of the events they hold), so a fold is saved
+    # only onto the document it was made from.
+    SHAPE = 2
+
+    def __init__(self, db):
+        super().__init__(db)
+        self.folds = {kind: AggregateCollection(db[name]) for kind, name in FOLDS.items()}
+
     def ensure_indexes(self):
         self.db.disclosure_events.create_index([("subject", ASCENDING)])
         for collection in FOLDS.values():
             self.db[collection].create_index([("community_id", ASCENDING)])
 
+    def upgrade(self):
+        for collection in FOLDS.values():
+            self.db[collection].update_many({"version": {"$exists": False}},
+                                            {"$set": {"version": 1, "handled": []}})
+
     def record(self, event, subject, admitted):
-        """Keep the event's admitted data in the log (once)."""
-        insert_once(self.db.disclosure_events,
-                    {"_id": event.key, "subject": subject, "type": event.type, "id": event.id,
-                     "time": event.time.astimezone(UTC).isoformat(), "data": admitted})
+        """Keep the event's admitted data in the log (once); returns it as the log holds
+        it."""
+        entry = {"_id": event.key, "subject": subject, "type": event.type, "id": event.id,
+                 "time": event.time.astimezone(UTC).isoformat(), "data": admitted}
+        insert_once(self.db.disclosure_events, entry)
+        return entry
 
     def events_of(self, subject):
         return list(self.db.disclosure_events.find({"subject": subject}))
 
-    def save(self, kind, folded):
-        """Keep the fold unless one of more events was kept already: two workers may fold
-        one subject at once, and the later fold of the log sees every event the earlier
-        one did."""
-        try:
-            self.db[FOLDS[kind]].replace_one(
-                {"_id": folded["_id"], "events": {"$lte": folded["events"]}}, folded,
-                upsert=True)
-        except DuplicateKeyError:
-            pass  # a fuller fold is already there
+    def keep(self, kind, subject_id, folded, handled=None):
+        """Save ``folded(document as stored, or None)`` as the proposal's or order's
+        public document (see ``AggregateCollection.keep``)."""
+        self.folds[kind].keep(subject_id, folded, handled)
 
     def proposals_of(self, community_id, since):
         """The community's proposals still open, and those that changed since ``since``."""

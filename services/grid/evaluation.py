@@ -3,9 +3,8 @@ from the events of each petition, so they can be rebuilt from the event log and 
 the same answer.
 
 Each petition's events fold into its *facts*: where it is, and each dispatch round's
-handler, department, clocks, resolution and rating. An event that comes after every
-event folded so far is applied to the facts alone; a late one folds them all again.
-Figures count over those facts:
+handler, department, clocks, resolution and rating (a fold of ``shared.folds``). Figures
+count over those facts:
 
 - for a place (grid, workstation, community, sub-district, district) the unit is the
   petition, in the period of its first dispatch;
@@ -25,9 +24,11 @@ Plain Python: nothing here knows of nameko or the database.
 
 from collections import defaultdict
 from datetime import datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from services.grid.dispatcher import handler_key
+from shared import folds
 
 PLACE_LEVELS = ("grid", "workstation", "community", "sub_district", "district")
 # Reports count days as residents live them: on the calendar's wall clock.
@@ -41,35 +42,15 @@ FOLDED = ("petition.dispatched.v1", "petition.acknowledged.v1", "petition.resolv
 
 def fold(petition_id, events, places_of):
     """The facts of one petition from its events (dicts with type, time, id and data), in
-    any order: they are applied by time, then id, so a redelivered or late event leaves
-    the same facts. ``places_of(grid_id)`` gives the grid's places above it, for events
-    logged before a dispatch named them."""
-    facts = {"_id": petition_id, "events": 0, "last": None, "grid_id": None,
-             "community_id": None, "places": [], "rounds": [], "handlers": [],
-             "departments": [], "dispatched_at": None, "week": None, "month": None,
-             "closed": None, "reopened": 0, "returned": 0, "overturned": 0}
-    for event in sorted(events, key=_order):
-        facts = apply(facts, event, places_of)
-    return facts
+    any order (see ``shared.folds``). ``places_of(grid_id)`` gives the grid's places above
+    it, for events logged before a dispatch named them."""
+    return folds.fold(start, partial(apply, places_of), petition_id, events)
 
 
 def fold_in(petition_id, facts, event, log, places_of):
-    """``facts`` (None before the first) with ``event`` folded in: applied alone when it
-    follows them, else folded again with the petition's whole ``log()``, which holds it.
-    With no event, the log folded again."""
-    if event and facts and follows(facts, event):
-        return apply(facts, event, places_of)
-    return fold(petition_id, log(), places_of)
-
-
-def follows(facts, event):
-    """Whether ``event`` comes after every event folded into ``facts``: then applying it
-    alone gives what folding them all again would (a late event needs the whole fold)."""
-    return bool(facts.get("last")) and _order(event) > tuple(facts["last"])
-
-
-def _order(event):
-    return event["time"], event["id"]
+    """``facts`` as stored (None before the first event) with ``event`` folded in; with no
+    event, the petition's whole ``log()`` folded again."""
+    return folds.fold_in(start, partial(apply, places_of), petition_id, facts, event, log)
 
 
 FACTS = ("_id", "events", "last", "grid_id", "community_id", "places", "rounds", "handlers",
@@ -77,8 +58,15 @@ FACTS = ("_id", "events", "last", "grid_id", "community_id", "places", "rounds",
          "overturned")
 
 
-def apply(facts, event, places_of):
-    """``facts`` (as folded, or as stored) with one more event applied after the others."""
+def start(petition_id):
+    return {"_id": petition_id, "grid_id": None, "community_id": None, "places": [],
+            "rounds": [], "handlers": [], "departments": [], "dispatched_at": None,
+            "week": None, "month": None, "closed": None, "reopened": 0, "returned": 0,
+            "overturned": 0}
+
+
+def apply(places_of, facts, event):
+    """``facts`` with one more event applied after the others."""
     facts = {key: facts[key] for key in FACTS}
     data, at, kind = event["data"], event["time"], event["type"]
     rounds = {r["round"]: dict(r) for r in facts["rounds"]}
@@ -122,8 +110,6 @@ def apply(facts, event, places_of):
     facts["handlers"] = sorted({r["handler"] for r in facts["rounds"]})
     facts["departments"] = sorted({r["department_id"] for r in facts["rounds"]
                                    if r["department_id"]})
-    facts["events"] += 1
-    facts["last"] = list(_order(event))
     return facts
 
 

@@ -109,7 +109,7 @@ class Evaluation:
     def _fold(self, petition_id, entry=None, handled=None):
         """Fold ``entry`` (an event as logged) into the petition's facts; with none, fold
         its whole log again."""
-        self.evaluation.fold(petition_id, partial(
+        self.evaluation.keep_facts(petition_id, partial(
             evaluation.fold_in, petition_id, event=entry,
             log=partial(self.evaluation.events_of, petition_id), places_of=self._places_above),
             handled)

@@ -6,7 +6,6 @@ from datetime import UTC
 
 from pymongo import ASCENDING
 
-from shared.domain import Change
 from shared.storage import AggregateCollection, MongoStore, insert_once
 
 
@@ -45,14 +44,10 @@ class EvaluationStore(MongoStore):
     def petitions_logged(self):
         return self.db.evaluation_events.distinct("petition_id")
 
-    def fold(self, petition_id, folded, handled=None):
-        """Save ``folded(facts as stored, or None) -> facts`` as the petition's facts, under
-        the facts' version: two workers folding one petition at once cannot lose an
-        event. ``handled``: the key of the event folded, so a redelivery folds nothing."""
-        def decide(stored):
-            facts = folded(stored)
-            return Change(set={key: value for key, value in facts.items() if key != "_id"})
-        self.facts.put(petition_id, decide, handled)
+    def keep_facts(self, petition_id, folded, handled=None):
+        """Save ``folded(facts as stored, or None)`` as the petition's facts (see
+        ``AggregateCollection.keep``)."""
+        self.facts.keep(petition_id, folded, handled)
 
     def facts_with(self, field, value):
         return list(self.db.petition_facts.find({field: value}))

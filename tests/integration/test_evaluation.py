@@ -117,7 +117,7 @@ def deliver(store, event):
     """What the grid service does with an event it folds."""
     petition_id = event["data"]["petition_id"]
     entry = store.record(Delivered(event), event["data"])
-    store.fold(petition_id, partial(
+    store.keep_facts(petition_id, partial(
         evaluation.fold_in, petition_id, event=entry,
         log=partial(store.events_of, petition_id), places_of=PLACES.get), handled=event["id"])
 

@@ -1,11 +1,13 @@
 """Documents written by the foundation release are brought to today's shape when a
 service starts: nothing a city already stored is stranded by an upgrade."""
 
+from datetime import timedelta
 from functools import partial
 
 from services.funding import domain as funding
 from services.funding.store import FundingStore
-from services.grid import evaluation
+from services.grid import disclosure, evaluation
+from services.grid.disclosure_store import DisclosureStore
 from services.grid.evaluation_store import EvaluationStore
 from services.grid.store import GridStore
 from services.petition.store import PetitionStore
@@ -18,6 +20,7 @@ from shared.storage import (
     settle_upgrade,
     upgrade_at_start,
 )
+from tests.unit.test_disclosure import TODAY, Log, dispatched, settled
 from tests.unit.test_evaluation import PLACES, known_history
 
 
@@ -170,10 +173,32 @@ def test_facts_folded_before_they_had_versions_take_the_next_event_after_the_upg
     for event in events:
         store.db.evaluation_events.insert_one({"_id": event["id"], "petition_id": "P1", **event})
     store.upgrade()
-    store.fold("P1", partial(evaluation.fold_in, "P1", event=events[-1],
-                             log=partial(store.events_of, "P1"), places_of=PLACES.get),
-               handled=events[-1]["id"])
+    store.keep_facts("P1", partial(evaluation.fold_in, "P1", event=events[-1],
+                                   log=partial(store.events_of, "P1"), places_of=PLACES.get),
+                     handled=events[-1]["id"])
     stored = store.db.petition_facts.find_one({"_id": "P1"})
     assert stored["version"] == 2
     assert {key: stored[key] for key in evaluation.FACTS} == evaluation.fold("P1", events,
                                                                               PLACES.get)
+
+
+def test_disclosed_orders_from_before_they_had_versions_take_the_next_event_after_the_upgrade(
+        db_of):
+    store = DisclosureStore(db_of("grid"))
+    log = Log()
+    dispatched(log, TODAY - timedelta(days=2), "P1")
+    settled(log, TODAY, "P1", 12_000)
+    first, last = sorted(log.events, key=lambda e: (e["time"], e["id"]))
+    before = disclosure.fold_order("P1", [first])
+    del before["last"]
+    store.db.disclosed_orders.insert_one(before)
+    for event in log.events:
+        store.db.disclosure_events.insert_one({"_id": event["id"], "subject": "order:P1", **event})
+    store.upgrade()
+    store.keep("order", "P1", partial(disclosure.fold_in, "order", "P1", event=last,
+                                      log=partial(store.events_of, "order:P1")),
+               handled=last["id"])
+    stored = store.db.disclosed_orders.find_one({"_id": "P1"})
+    assert stored["version"] == 2
+    assert {key: stored[key] for key in disclosure.ORDER} == disclosure.fold_order("P1",
+                                                                                   log.events)

@@ -85,6 +85,23 @@ def test_a_settlement_counts_once_however_often_it_is_announced_and_in_any_order
     assert (order["community_id"], order["category"]) == ("c-hexi", "drains")
 
 
+def test_a_settlement_announced_again_later_is_folded_in_alone_and_still_counts_once():
+    log = Log()
+    dispatched(log, TODAY - timedelta(days=3), "P1")
+    settled(log, TODAY - timedelta(days=1), "P1", 12_000)
+    settled(log, TODAY, "P1", 12_000)
+    first, *rest = sorted(log.of("order:P1"), key=lambda e: (e["time"], e["id"]))
+    order = disclosure.fold_order("P1", [first])
+    for event in rest:
+        order = disclosure.fold_in("order", "P1", order, event, log=log_not_read)
+    assert order == disclosure.fold_order("P1", log.of("order:P1"))
+    assert [s["amount_fen"] for s in order["settlements"]] == [12_000]
+
+
+def log_not_read():
+    raise AssertionError("an event that follows the document is folded in alone")
+
+
 def test_money_is_totalled_by_budget_line_and_local_month_within_the_twelve_months():
     log = Log()
     for n, (at, amount, line) in enumerate([
