@@ -22,8 +22,9 @@ The three rates over a set of units:
 Plain Python: nothing here knows of nameko or the database.
 """
 
+import sys
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -202,17 +203,80 @@ def facts_field(subject_kind):
 def rates_by_subject(facts_list):
     """The three rates per grid, per community (petitions) and per department (rounds),
     keyed ("grid", "g01"), ("community", "c-hexi"), ("department", "housing")."""
+    return rates_of_tallies(tally(facts) for facts in facts_list)
+
+
+def tally(facts):
+    """What a petition's facts count for in the gauges, small enough to keep a month of
+    in memory: (by, id, unit) for its grid and community (the petition) and for each
+    round's department, a unit being (on time, resolved, satisfied)."""
+    if not facts["rounds"]:
+        return ()
+    petition = _marks(petition_unit(facts))
+    return (("grid", sys.intern(facts["grid_id"]), petition),
+            ("community", sys.intern(facts["community_id"]), petition),
+            *(("department", sys.intern(r["department_id"]), _marks(r))
+              for r in round_units(facts) if r["department_id"]))
+
+
+_MARKS = {}
+
+
+def _marks(unit):
+    found = (unit["on_time"], unit["resolved"], unit["satisfied"])
+    return _MARKS.setdefault(found, found)  # twelve kinds, shared by every tally
+
+
+def rates_of_tallies(tallies):
     units = defaultdict(list)
-    for facts in facts_list:
-        if not facts["rounds"]:
-            continue
-        petition = petition_unit(facts)
-        units["grid", facts["grid_id"]].append(petition)
-        units["community", facts["community_id"]].append(petition)
-        for round_ in round_units(facts):
-            if round_["department_id"]:
-                units["department", round_["department_id"]].append(round_)
+    for entries in tallies:
+        for by, id, (on_time, resolved, satisfied) in entries:
+            units[by, id].append({"on_time": on_time, "resolved": resolved,
+                                  "satisfied": satisfied})
     return {subject: three_rates(group) for subject, group in units.items()}
+
+
+class MonthTally:
+    """The month's petitions as the gauges count them (``tally``), kept in the process and
+    brought up to date by the facts changed since, minute by minute (facts are stamped
+    with the minute of their last change), instead of read whole at every refresh: a
+    million petitions a year make a month's facts take 12 s to read. Read whole again at
+    a new month, and every ``WHOLE_EVERY`` for what a minute's read could miss (a write
+    that took longer than ``MARGIN`` to land after its stamp)."""
+
+    MARGIN = timedelta(minutes=2)
+    WHOLE_EVERY = timedelta(hours=1)
+
+    def __init__(self):
+        self.month, self.read_whole_at, self.read_to, self.tallies = None, None, None, {}
+
+    def minutes_to_read(self, at):
+        """The minutes whose changes to read, or None when the month is to be read whole."""
+        if (self.month != month_of(at.isoformat())
+                or at - self.read_whole_at >= self.WHOLE_EVERY):
+            return None
+        first = self.read_to - self.MARGIN
+        return [minute_of(first + timedelta(minutes=n))
+                for n in range(int((at - first).total_seconds() // 60) + 1)]
+
+    def read_whole(self, facts_list, at):
+        self.month, self.read_whole_at, self.read_to = month_of(at.isoformat()), at, at
+        self.tallies = {}
+        self.changed(facts_list, at)
+
+    def changed(self, facts_list, at):
+        for facts in facts_list:
+            if facts["month"] == self.month:
+                self.tallies[facts["_id"]] = tally(facts)
+        self.read_to = at
+
+    def rates(self):
+        return rates_of_tallies(self.tallies.values())
+
+
+def minute_of(at):
+    """The minute a change is stamped with (UTC)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
 
 
 def units_of(facts_list, subject_kind, subject_id):

@@ -5,11 +5,13 @@ into facts and judges any place, handler or department by them.
     POST /evaluation/rebuild                       refold every petition from the log
 
 The dashboards' gauges of the three rates per grid, community and department are set
-from this month's facts (local calendar month) every ``EVALUATION_GAUGES_SECONDS``.
+from this month's facts (local calendar month) every ``EVALUATION_GAUGES_SECONDS``: read
+whole once, then only the facts changed since (``evaluation.MonthTally``).
 """
 
 from functools import partial
 
+from nameko.extensions import DependencyProvider
 from prometheus_client import Gauge
 
 from services.grid import evaluation
@@ -55,10 +57,21 @@ def show_rates(found):
                 RATE_BASE.labels(rate, by, id).set(rates[BASES[rate]])
 
 
+class MonthTallyProvider(DependencyProvider):
+    """The process's ``MonthTally``, which the gauges keep between refreshes."""
+
+    def setup(self):
+        self.tally = evaluation.MonthTally()
+
+    def get_dependency(self, worker_ctx):
+        return self.tally
+
+
 class Evaluation:
     """Mixed into GridService: the registry it owns places each petition."""
 
     evaluation = Storage(EvaluationStore)
+    month_tally = MonthTallyProvider()
 
     @subscribe_all(FOLDED)
     def evaluate(self, event):
@@ -87,8 +100,15 @@ class Evaluation:
 
     @every("EVALUATION_GAUGES_SECONDS", 60)
     def refresh_gauges(self):
-        show_rates(evaluation.rates_by_subject(
-            self.evaluation.facts_with("month", evaluation.month_of(now().isoformat()))))
+        at = now()
+        minutes = self.month_tally.minutes_to_read(at)
+        if minutes is None:
+            self.month_tally.read_whole(
+                self.evaluation.facts_with("month", evaluation.month_of(at.isoformat())), at)
+        else:
+            self.month_tally.changed([facts for minute in minutes
+                                      for facts in self.evaluation.facts_changed(minute)], at)
+        show_rates(self.month_tally.rates())
 
     def _check_subject(self, kind, subject_id):
         """Staff see the places wholly within their grids; an officer their department;

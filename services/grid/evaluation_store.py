@@ -6,6 +6,8 @@ from datetime import UTC
 
 from pymongo import ASCENDING
 
+from services.grid import evaluation
+from shared.events import now
 from shared.storage import AggregateCollection, MongoStore, insert_once
 
 
@@ -25,6 +27,8 @@ class EvaluationStore(MongoStore):
             self.db.petition_facts.create_index([(field, ASCENDING)])
         # The spot checks' weekly population: closures in a week.
         self.db.petition_facts.create_index([("closed.at", ASCENDING)])
+        # The gauges' read of what changed in a minute.
+        self.db.petition_facts.create_index([("changed", ASCENDING)])
 
     def upgrade(self):
         self.db.petition_facts.update_many({"version": {"$exists": False}},
@@ -46,8 +50,14 @@ class EvaluationStore(MongoStore):
 
     def keep_facts(self, petition_id, folded, handled=None):
         """Save ``folded(facts as stored, or None)`` as the petition's facts (see
-        ``AggregateCollection.keep``)."""
-        self.facts.keep(petition_id, folded, handled)
+        ``AggregateCollection.keep``), stamped with the minute of the change."""
+        changed = evaluation.minute_of(now())
+        self.facts.keep(petition_id, lambda stored: {**folded(stored), "changed": changed},
+                        handled)
+
+    def facts_changed(self, minute):
+        """The facts last changed in ``minute`` (``evaluation.minute_of``)."""
+        return list(self.db.petition_facts.find({"changed": minute}))
 
     def facts_with(self, field, value):
         return list(self.db.petition_facts.find({field: value}))

@@ -72,6 +72,20 @@ def test_a_redelivered_dispatch_is_one_petition_in_the_three_rates_gauges(grid, 
          what="the response rate: one dispatched, none acknowledged yet")
 
 
+def test_the_three_rates_gauges_follow_each_change_after_the_month_was_read_whole(
+        grid, broker):  # noqa: F811
+    grid(EVALUATION_GAUGES_SECONDS=0.2)
+    broker.publish_event(dispatched("P-followed"))
+    poll(lambda: value("evaluation_rate_base", rate="response", by="grid", id="g01") == 1
+         and value("evaluation_response_rate", by="grid", id="g01") == 0.0,
+         what="one dispatched, none acknowledged yet")
+    broker.publish_event(new_event(CATALOGUE, "petition.acknowledged.v1", "petition",
+                                   "P-followed", {"petition_id": "P-followed", "round": 1,
+                                                  "actor": "team-drain-repair"}, "c"))
+    poll(lambda: value("evaluation_response_rate", by="grid", id="g01") == 1.0,
+         what="the acknowledgement in the response rate")
+
+
 def test_a_redelivered_dispatch_holds_and_counts_the_money_once(serve, broker):
     api = serve(FundingService, FUNDING_FIGURES_SECONDS=0.2)
     allocated = api.post("/allocations", json={

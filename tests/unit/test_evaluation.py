@@ -193,3 +193,36 @@ def test_gauges_count_grids_and_communities_by_petition_and_departments_by_round
     assert found["grid", "g02"]["dispatched"] == 1
     assert (found["department", "housing"]["dispatched"],
             found["department", "roads"]["dispatched"]) == (4, 2)
+
+
+def test_the_month_tally_kept_by_changes_counts_what_a_whole_read_counts():
+    history = known_history()
+    final = facts_of(history)
+    earlier = [evaluation.fold(f["_id"], [e for e in history.of(f["_id"])
+                                          if e["time"] <= at(30)], PLACES.get) for f in final]
+    month = evaluation.MonthTally()
+    month.read_whole([f for f in earlier if f["month"]], NOVEMBER)
+    month.changed(final, NOVEMBER + timedelta(minutes=1))
+    month.changed(final, NOVEMBER + timedelta(minutes=2))  # read again: counted once
+    assert month.rates() == evaluation.rates_by_subject(final)
+
+
+def test_the_month_tally_counts_only_its_own_month():
+    month = evaluation.MonthTally()
+    month.read_whole(facts_of(known_history()), NOVEMBER)
+    december = {**facts_of(known_history())[0], "_id": "P9", "month": "2026-12"}
+    month.changed([december], NOVEMBER + timedelta(minutes=1))
+    assert month.rates() == evaluation.rates_by_subject(facts_of(known_history()))
+
+
+def test_the_month_tally_reads_the_minutes_since_its_last_read_and_the_month_whole_hourly():
+    month = evaluation.MonthTally()
+    assert month.minutes_to_read(NOVEMBER) is None  # never read
+    month.read_whole([], NOVEMBER)
+    assert month.minutes_to_read(NOVEMBER + timedelta(seconds=90)) == [
+        "2026-11-03T01:58", "2026-11-03T01:59", "2026-11-03T02:00", "2026-11-03T02:01"]
+    assert month.minutes_to_read(NOVEMBER + timedelta(hours=1)) is None
+    assert month.minutes_to_read(datetime(2026, 11, 30, 16, 30, tzinfo=UTC)) is None  # December
+
+
+NOVEMBER = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
