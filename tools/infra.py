@@ -294,17 +294,17 @@ def ensure_postgresql():
     subprocess.run([*as_owner, str(bin_dir / "pg_ctl"), "-D", str(data), "-l",
                     str(data / "server.log"), "-o", options, "-w", "start"],
                    check=True, stdout=subprocess.DEVNULL)
-    if not _psql("SELECT 1 FROM pg_database WHERE datname = 'ferretdb'", database="postgres"):
-        _psql("CREATE DATABASE ferretdb", database="postgres")
-    _psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    if not psql("SELECT 1 FROM pg_database WHERE datname = 'ferretdb'", database="postgres"):
+        psql("CREATE DATABASE ferretdb", database="postgres")
+    psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
     return url
 
 
-def _psql(sql, database="ferretdb"):
+def psql(sql, database="ferretdb"):
     """Run one statement on the embedded PostgreSQL; its rows, one per line."""
-    psql = sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"))[-1]
+    client = sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"))[-1]
     return subprocess.run(
-        [str(psql), "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "gridgov", "-d", database,
+        [str(client), "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "gridgov", "-d", database,
          "-tAc", sql],
         check=True, capture_output=True, text=True,
         env={**os.environ, "PGOPTIONS": "-c client_min_messages=warning"}).stdout.split()
@@ -343,9 +343,9 @@ def vacuum(database_prefix):
     not the embedded FerretDB's (``MONGO_URI`` or ``mongod``)."""
     if os.environ.get("MONGO_URI") or shutil.which("mongod") or not listening(PG_PORT):
         return False
-    for table in _psql("SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables "
+    for table in psql("SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables "
                        f"WHERE starts_with(schemaname, '{database_prefix}')"):
-        _psql(f"VACUUM (ANALYZE) {table}")
+        psql(f"VACUUM (ANALYZE) {table}")
     return True
 
 
