@@ -160,12 +160,37 @@ def _on_time(round_):
 
 def three_rates(units):
     """The three rates with the counts behind each; a rate with nothing to count is None."""
-    units = list(units)
-    rated = [u for u in units if u["satisfied"] is not None]
-    counts = {"dispatched": len(units),
-              "acknowledged_on_time": sum(u["on_time"] for u in units),
-              "resolved": sum(u["resolved"] for u in units),
-              "rated": len(rated), "satisfied": sum(u["satisfied"] for u in rated)}
+    return rates_of_counts(Counts.of(
+        (u["on_time"], u["resolved"], u["satisfied"]) for u in units))
+
+
+class Counts:
+    """The counts behind the three rates, added up one unit's marks (on time, resolved,
+    satisfied or None) at a time."""
+
+    def __init__(self):
+        self.dispatched = self.on_time = self.resolved = self.rated = self.satisfied = 0
+
+    @classmethod
+    def of(cls, marks):
+        counts = cls()
+        for mark in marks:
+            counts.add(mark)
+        return counts
+
+    def add(self, mark):
+        on_time, resolved, satisfied = mark
+        self.dispatched += 1
+        self.on_time += on_time
+        self.resolved += resolved
+        if satisfied is not None:
+            self.rated += 1
+            self.satisfied += satisfied
+
+
+def rates_of_counts(found):
+    counts = {"dispatched": found.dispatched, "acknowledged_on_time": found.on_time,
+              "resolved": found.resolved, "rated": found.rated, "satisfied": found.satisfied}
     return {**counts,
             "response_rate": share(counts["acknowledged_on_time"], counts["dispatched"]),
             "resolution_rate": share(counts["resolved"], counts["dispatched"]),
@@ -228,12 +253,11 @@ def _marks(unit):
 
 
 def rates_of_tallies(tallies):
-    units = defaultdict(list)
+    counts = defaultdict(Counts)
     for entries in tallies:
-        for by, id, (on_time, resolved, satisfied) in entries:
-            units[by, id].append({"on_time": on_time, "resolved": resolved,
-                                  "satisfied": satisfied})
-    return {subject: three_rates(group) for subject, group in units.items()}
+        for by, id, marks in entries:
+            counts[by, id].add(marks)
+    return {subject: rates_of_counts(found) for subject, found in counts.items()}
 
 
 class MonthTally:
