@@ -7,9 +7,10 @@ rebuild) gives it again. An event that comes after every event folded so far is 
 to the stored document alone; a late one folds the subject's whole log again.
 
 A fold is two plain functions of its domain: ``start(subject_id)``, the document before
-any event, and ``apply(document, event)``, the document with one more event (given a
-stored document, it returns only its own fields). Events are dicts with type, time (UTC
-ISO text), id and data, as the logs keep them. Plain Python.
+any event, whose keys are the document's own fields, and ``apply(document, event)``, the
+document with one more event (it is given only the document's own fields, never the
+store's bookkeeping). Events are dicts with type, time (UTC ISO text), id and data, as
+the logs keep them. Plain Python.
 """
 
 
@@ -26,8 +27,14 @@ def fold_in(start, apply, subject_id, stored, event, log):
     when it follows every event folded so far, else the whole ``log()`` (which holds it)
     folded again. With no event, the log folded again."""
     if event and stored and follows(stored, event):
-        return _applied(apply, stored, event)
+        return _applied(apply, own(start, stored), event)
     return fold(start, apply, subject_id, log())
+
+
+def own(start, document):
+    """The fold's own fields of a stored ``document``, without what the store keeps
+    beside them (its version, the keys of the events it holds)."""
+    return {key: document[key] for key in (*start(document["_id"]), "events", "last")}
 
 
 def follows(document, event):

@@ -74,36 +74,32 @@ def subject_of(event_type, data):
 
 def fold_proposal(proposal_id, events):
     """A proposal as the public sees it, from its (admitted) events."""
-    return folds.fold(_new_proposal, _apply_to_proposal, proposal_id, events)
+    return folds.fold(new_proposal, _apply_to_proposal, proposal_id, events)
 
 
 def fold_order(petition_id, events):
     """The money of one order (a petition): where it belongs, what was settled to the
     community service centre and when funding was blocked. A settlement counts once
     by its id, however many events announce it."""
-    return folds.fold(_new_order, _apply_to_order, petition_id, events)
+    return folds.fold(new_order, _apply_to_order, petition_id, events)
 
 
 def fold_in(kind, subject_id, stored, event, log):
     """A proposal or an order as stored (None before its first event) with ``event``
     folded in (see ``shared.folds``)."""
-    start, apply = {"proposal": (_new_proposal, _apply_to_proposal),
-                    "order": (_new_order, _apply_to_order)}[kind]
+    start, apply = {"proposal": (new_proposal, _apply_to_proposal),
+                    "order": (new_order, _apply_to_order)}[kind]
     return folds.fold_in(start, apply, subject_id, stored, event, log)
 
 
-PROPOSAL = ("_id", "events", "last", "community_id", "title", "state", "submitted_at",
-            "updated_at", "reviews", "votes", "objections", "notices", "final")
-
-
-def _new_proposal(proposal_id):
+def new_proposal(proposal_id):
     return {"_id": proposal_id, "community_id": None, "title": None, "state": None,
             "submitted_at": None, "updated_at": None, "reviews": [], "votes": [],
             "objections": 0, "notices": [], "final": False}
 
 
 def _apply_to_proposal(proposal, event):
-    proposal = {key: proposal[key] for key in PROPOSAL}
+    proposal = dict(proposal)
     data, at, kind = event["data"], event["time"], event["type"]
     proposal["community_id"] = data["community_id"]
     proposal["state"], proposal["updated_at"] = data["state"], at
@@ -128,17 +124,13 @@ def _apply_to_proposal(proposal, event):
     return proposal
 
 
-ORDER = ("_id", "events", "last", "community_id", "category", "settlements", "blocks",
-         "money_at")
-
-
-def _new_order(petition_id):
+def new_order(petition_id):
     return {"_id": petition_id, "community_id": None, "category": None, "settlements": [],
             "blocks": [], "money_at": None}
 
 
 def _apply_to_order(order, event):
-    order = {key: order[key] for key in ORDER}
+    order = dict(order)
     data, at, kind = event["data"], event["time"], event["type"]
     if kind == "petition.dispatched.v1":
         # The first round places the order; later rounds stay in its community.

@@ -54,11 +54,6 @@ def fold_in(petition_id, facts, event, log, places_of):
     return folds.fold_in(start, partial(apply, places_of), petition_id, facts, event, log)
 
 
-FACTS = ("_id", "events", "last", "grid_id", "community_id", "places", "rounds", "handlers",
-         "departments", "dispatched_at", "week", "month", "closed", "reopened", "returned",
-         "overturned")
-
-
 def start(petition_id):
     return {"_id": petition_id, "grid_id": None, "community_id": None, "places": [],
             "rounds": [], "handlers": [], "departments": [], "dispatched_at": None,
@@ -68,7 +63,7 @@ def start(petition_id):
 
 def apply(places_of, facts, event):
     """``facts`` with one more event applied after the others."""
-    facts = {key: facts[key] for key in FACTS}
+    facts = dict(facts)
     data, at, kind = event["data"], event["time"], event["type"]
     rounds = {r["round"]: dict(r) for r in facts["rounds"]}
     if kind == "petition.dispatched.v1":

@@ -9,6 +9,7 @@ from functools import partial
 
 from services.grid import evaluation
 from services.grid.evaluation_store import EvaluationStore
+from shared import folds
 from shared.broker import consumer_queue
 from shared.catalogue import CATALOGUE
 from shared.events import new_event
@@ -96,7 +97,7 @@ def test_figures_for_a_place_not_in_the_registry_are_refused_with_what_to_do(gri
 
 def facts_in(db):
     """Each petition's facts, without the bookkeeping of their saves."""
-    return sorted(({key: f[key] for key in evaluation.FACTS} for f in db.petition_facts.find()),
+    return sorted((folds.own(evaluation.start, f) for f in db.petition_facts.find()),
                   key=lambda f: f["_id"])
 
 
@@ -109,7 +110,7 @@ def test_events_of_one_petition_folded_at_once_by_many_workers_are_all_kept(db_o
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(partial(deliver, store), events))
         stored = store.db.petition_facts.find_one({"_id": petition_id})
-        assert {key: stored[key] for key in evaluation.FACTS} == evaluation.fold(
+        assert folds.own(evaluation.start, stored) == evaluation.fold(
             petition_id, events, PLACES.get)
 
 
