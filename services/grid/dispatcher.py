@@ -265,6 +265,11 @@ def _where(grid):
     return {"grid_id": grid["_id"], **{key: grid.get(key) for key in PLACES_ABOVE}}
 
 
+def places_above(placed):
+    """The places above a grid, from the workstation up, of a grid or a dispatch."""
+    return [placed[key] for key in PLACES_ABOVE if placed.get(key)]
+
+
 def _dispatched(base, rule, handler, explanation, policy, calendar, now, correlation_id, cause,
                 final=False):
     acknowledge_by = calendar.add(now, **rule["acknowledge_within"])
@@ -279,7 +284,7 @@ def _dispatched(base, rule, handler, explanation, policy, calendar, now, correla
         "round": base["round"], "rule_id": rule["id"], "handler": handler, "funding": funding,
         "acknowledge_by": acknowledge_by, "due_by": due_by, "final": final,
         "places": rule.get("places", 1), "urgent": rule.get("urgent", False),
-        "places_above": [base[key] for key in PLACES_ABOVE if base[key]],
+        "places_above": places_above(base),
     }, correlation_id, cause)
     record = {**base, "state": "open", "open": True, "rule_id": rule["id"],
               "handler": event["data"]["handler"], "handler_key": handler_key(handler),

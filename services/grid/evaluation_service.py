@@ -15,7 +15,7 @@ from nameko.extensions import DependencyProvider
 from prometheus_client import Gauge
 
 from services.grid import evaluation
-from services.grid.dispatcher import PLACES_ABOVE
+from services.grid.dispatcher import places_above
 from services.grid.evaluation import FOLDED
 from services.grid.evaluation_store import EvaluationStore
 from services.grid.schemas import Figures, FiguresQuery, Rebuilt
@@ -135,5 +135,4 @@ class Evaluation:
             handled)
 
     def _places_above(self, grid_id):
-        grid = self.store.grid(grid_id) or {}
-        return [grid[key] for key in PLACES_ABOVE if grid.get(key)]
+        return places_above(self.store.grid(grid_id) or {})
