@@ -271,6 +271,12 @@ class AggregateCollection:
             return
         self.change(id, decide, handled)
 
+    def add_missing_versions(self):
+        """Documents written before the collection held aggregates get a first version
+        and no handled keys (an upgrade; idempotent)."""
+        self.collection.update_many({"version": {"$exists": False}},
+                                    {"$set": {"version": 1, "handled": []}})
+
     def keep(self, id, folded, handled=None):
         """Save ``folded(document as stored, or None) -> document`` as the aggregate: a
         document folded from events (``shared.folds``), saved only onto the document it

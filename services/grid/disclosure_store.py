@@ -27,9 +27,8 @@ class DisclosureStore(MongoStore):
             self.db[collection].create_index([("community_id", ASCENDING)])
 
     def upgrade(self):
-        for collection in FOLDS.values():
-            self.db[collection].update_many({"version": {"$exists": False}},
-                                            {"$set": {"version": 1, "handled": []}})
+        for folded in self.folds.values():
+            folded.add_missing_versions()
 
     def record(self, event, subject, admitted):
         """Keep the event's admitted data in the log (once); returns it as the log holds

@@ -31,8 +31,7 @@ class EvaluationStore(MongoStore):
         self.db.petition_facts.create_index([("changed", ASCENDING)])
 
     def upgrade(self):
-        self.db.petition_facts.update_many({"version": {"$exists": False}},
-                                           {"$set": {"version": 1, "handled": []}})
+        self.facts.add_missing_versions()
 
     def record(self, event, data):
         """Keep the event, with its data as it travelled, in the log (once); returns it as
