@@ -10,6 +10,7 @@ document as its effect, a redelivered event can never apply twice, even if the
 process dies between any two lines.
 """
 
+import time
 from collections import OrderedDict, defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -128,6 +129,28 @@ class Saved:
 
 
 SAVED = Saved()
+
+
+class Recent:
+    """A value read from the database at most once every ``seconds`` in this process, and
+    at once again after this process changed it (``forget``): what every message or
+    order needs and people seldom change (the dispatch rules, the work calendar, the
+    webhook subscriptions). Another replica's change is seen within ``seconds``. Unless
+    ``immutable``, the value is kept as BSON, so each caller gets a copy of its own."""
+
+    def __init__(self, read, seconds=1.0, immutable=False, clock=time.monotonic):
+        self.read, self.seconds, self.immutable, self.clock = read, seconds, immutable, clock
+        self.kept, self.read_at = None, None
+
+    def get(self):
+        if self.read_at is None or self.clock() - self.read_at >= self.seconds:
+            value = self.read()
+            self.kept = value if self.immutable else bson.encode({"value": value})
+            self.read_at = self.clock()
+        return self.kept if self.immutable else bson.decode(self.kept)["value"]
+
+    def forget(self):
+        self.read_at = None
 
 
 def database(container):
@@ -360,3 +383,15 @@ def captured(decide):
 
     capture.new_attempt = box.clear
     return capture, box
+
+
+def checked_first(check, decide):
+    """``decide``, once ``check(doc)`` has passed (it raises when the caller may not make the
+    change): a check of what never changes, such as a document's grid, made on the
+    document the change starts from, so that the command reads it once."""
+    def checked(doc):
+        check(doc)
+        return decide(doc)
+
+    checked.new_attempt = getattr(decide, "new_attempt", lambda: None)
+    return checked

@@ -9,7 +9,7 @@ from services.grid.dispatcher import ANY, dispatch_id
 from services.grid.registry import LEVELS
 from shared import geo
 from shared.errors import Conflict
-from shared.storage import AggregateCollection, MongoStore, insert_once
+from shared.storage import AggregateCollection, MongoStore, Recent, insert_once
 
 PLACE_LEVELS = [level for level in LEVELS if level != "grids"]
 HIDDEN = {"outbox": 0, "handled": 0, "outbox_pending": 0, "version": 0}
@@ -27,6 +27,8 @@ class GridStore(MongoStore):
         self.grids = AggregateCollection(db.grids)
         self.dispatches = AggregateCollection(db.dispatches)
         self._volunteer_teams = (None, {})
+        self._rules = Recent(self._read_rules)
+        self._calendar = Recent(self._read_calendar, immutable=True)
 
     def ensure_indexes(self):
         self.grids.ensure_indexes()
@@ -140,6 +142,10 @@ class GridStore(MongoStore):
     # Rules, calendar and teams
 
     def rules(self):
+        """The rule table in force (every order reads it; see ``Recent``)."""
+        return self._rules.get()
+
+    def _read_rules(self):
         doc = self.db.dispatch_rules.find_one({"_id": "current"}, {"_id": 0})
         return doc or {"revision": 0, "rules": []}
 
@@ -156,12 +162,17 @@ class GridStore(MongoStore):
                            "fetch it again and reapply your change.")
         self.db.dispatch_rules.replace_one({"_id": "current"},
                                            {"revision": revision, "rules": rules}, upsert=True)
+        self._rules.forget()
         return revision
 
     def rule_history(self, revision):
         return self.db.dispatch_rule_history.find_one({"_id": revision})
 
     def calendar(self):
+        """The work calendar in force (every clock reads it; see ``Recent``)."""
+        return self._calendar.get()
+
+    def _read_calendar(self):
         doc = self.db.calendar.find_one({"_id": "current"}, {"_id": 0})
         if doc is None:
             return WorkCalendar()
@@ -173,6 +184,7 @@ class GridStore(MongoStore):
         doc = calendar.to_document()
         doc["working_hours"] = [{"start": start, "end": end} for start, end in doc["working_hours"]]
         self.db.calendar.replace_one({"_id": "current"}, doc, upsert=True)
+        self._calendar.forget()
 
     def volunteer_teams(self):
         """The volunteer teams, {id: team}, which are all the rules can name (a butler team is

@@ -15,7 +15,7 @@ from services.petition.domain import FINAL, WORK
 from services.petition.figures import OPEN
 from shared import geo
 from shared.errors import InvalidFields
-from shared.storage import AggregateCollection, MongoStore, insert_once
+from shared.storage import AggregateCollection, MongoStore, Recent, insert_once
 
 NEWEST_FIRST = [("raised_at", DESCENDING), ("_id", DESCENDING)]
 HIDDEN = {"outbox": 0, "handled": 0, "timeline": 0}
@@ -83,6 +83,7 @@ class PetitionStore(MongoStore):
         super().__init__(db)
         self.petitions = AggregateCollection(db.petitions)
         self.proposals = AggregateCollection(db.proposals)
+        self._categories = Recent(lambda: {c["_id"]: c for c in self.db.categories.find()})
 
     def ensure_indexes(self):
         self.petitions.ensure_indexes()
@@ -316,10 +317,12 @@ class PetitionStore(MongoStore):
         return list(self.db.categories.find(query).sort("_id"))
 
     def category(self, code):
-        return self.db.categories.find_one({"_id": code})
+        """Every petition raised asks (see ``Recent``)."""
+        return self._categories.get().get(code)
 
     def save_category(self, category):
         self.db.categories.replace_one({"_id": category["_id"]}, category, upsert=True)
+        self._categories.forget()
 
     # Proposals
 

@@ -27,13 +27,14 @@ from shared.ledger import (
     post_numbered,
     with_accounts,
 )
-from shared.storage import MongoStore, insert_once
+from shared.storage import MongoStore, Recent, insert_once
 
 
 class HoursLedger(MongoStore):
     def __init__(self, db):
         super().__init__(db)
         self.ledger = db.ledger
+        self._points_rules = Recent(self._read_points_rules)
 
     def ensure_indexes(self):
         self.ledger.create_index(GUARD_INDEX, unique=True)
@@ -255,7 +256,11 @@ class HoursLedger(MongoStore):
     # Points rules
 
     def points_rules(self):
-        """The rules in force, with their ``revision`` (0: the defaults, never replaced)."""
+        """The rules in force, with their ``revision`` (0: the defaults, never replaced);
+        every deposit of hours reads them (see ``Recent``)."""
+        return self._points_rules.get()
+
+    def _read_points_rules(self):
         doc = self.db.points_rules.find_one({"_id": "current"}, {"_id": 0})
         return doc or {"revision": 0, **copy.deepcopy(bank.DEFAULT_POINTS_RULES)}
 
@@ -274,6 +279,7 @@ class HoursLedger(MongoStore):
                            "fetch them again and reapply your change.")
         self.db.points_rules.replace_one({"_id": "current"}, {"revision": revision, **rules},
                                          upsert=True)
+        self._points_rules.forget()
         return revision
 
     def points_rules_revision(self, revision):

@@ -34,6 +34,7 @@ from shared.catalogue import CATALOGUE
 from shared.errors import NotFound
 from shared.events import now
 from shared.http import http, json_response
+from shared.schemas import one
 from shared.service import PlatformService
 from shared.storage import Storage
 from shared.timers import delays, every
@@ -56,18 +57,18 @@ class WebhookBridge(PlatformService):
         """Subscribe a URL to event types; the answer holds its signing secret, once."""
         subscription = domain.new_subscription(body, now())
         self.store.add_subscription(subscription)
-        return json_response(SubscriptionCreated().dump(subscription), status=201)
+        return json_response(one(SubscriptionCreated).dump(subscription), status=201)
 
     @http("GET", "/subscriptions", allow=(AUDITOR,), returns=Subscriptions)
     def list_subscriptions(self, request):
         """Every subscription, without its secret."""
-        return json_response({"subscriptions": SubscriptionView(many=True).dump(
+        return json_response({"subscriptions": one(SubscriptionView, many=True).dump(
             self.store.subscriptions())})
 
     @http("GET", "/subscriptions/<subscription_id>", allow=(AUDITOR,), returns=SubscriptionView)
     def get_subscription(self, request, subscription_id):
         """A subscription, without its secret."""
-        return json_response(SubscriptionView().dump(self._subscription(subscription_id)))
+        return json_response(one(SubscriptionView).dump(self._subscription(subscription_id)))
 
     @http("DELETE", "/subscriptions/<subscription_id>", allow=ADMIN_ONLY,
           returns=SubscriptionView)
@@ -75,7 +76,7 @@ class WebhookBridge(PlatformService):
         """Stop delivering to it; what was already due is still delivered."""
         self._subscription(subscription_id)
         self.store.deactivate(subscription_id)
-        return json_response(SubscriptionView().dump(self._subscription(subscription_id)))
+        return json_response(one(SubscriptionView).dump(self._subscription(subscription_id)))
 
     @http("GET", "/subscriptions/<subscription_id>/deliveries", allow=(AUDITOR,),
           returns=DeliveryLog)
@@ -83,13 +84,13 @@ class WebhookBridge(PlatformService):
         """The delivery log: each event, its state, and every attempt with its answer."""
         self._subscription(subscription_id)
         return json_response({"subscription_id": subscription_id, "deliveries": (
-            Delivery(many=True).dump(self.store.deliveries_of(subscription_id)))})
+            one(Delivery, many=True).dump(self.store.deliveries_of(subscription_id)))})
 
     @consume(EVENTS, requeue_on_error=True)
     def enqueue(self, event):
         """One delivery per subscription that wants the event (acked once stored)."""
         at = now()
-        for subscription in self.store.subscriptions(with_secrets=True):
+        for subscription in self.store.wanting():
             if domain.wanted_by(subscription, event["type"]):
                 self.store.add_delivery(domain.delivery(subscription, event, at))
 

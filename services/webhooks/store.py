@@ -1,17 +1,22 @@
 from pymongo import ASCENDING
 
-from shared.storage import MongoStore, insert_once
+from shared.storage import MongoStore, Recent, insert_once
 
 SHOWN = {"secret": 0}
 
 
 class WebhookStore(MongoStore):
+    def __init__(self, db):
+        super().__init__(db)
+        self._wanting = Recent(lambda: self.subscriptions(with_secrets=True))
+
     def ensure_indexes(self):
         self.db.deliveries.create_index([("state", ASCENDING), ("next_at", ASCENDING)])
         self.db.deliveries.create_index([("subscription_id", ASCENDING), ("_id", ASCENDING)])
 
     def add_subscription(self, subscription):
         self.db.subscriptions.insert_one(subscription)
+        self._wanting.forget()
 
     def subscription(self, subscription_id, with_secret=False):
         return self.db.subscriptions.find_one({"_id": subscription_id},
@@ -22,6 +27,12 @@ class WebhookStore(MongoStore):
 
     def deactivate(self, subscription_id):
         self.db.subscriptions.update_one({"_id": subscription_id}, {"$set": {"active": False}})
+        self._wanting.forget()
+
+    def wanting(self):
+        """Every subscription with its secret, as every event asks (see ``Recent``): a
+        subscription made or stopped through another replica counts here within a second."""
+        return self._wanting.get()
 
     def add_delivery(self, delivery):
         """Once per subscription and event, however often the event is delivered to us."""
