@@ -14,12 +14,13 @@ publishes ``....v2`` beside ``v1``; additive changes keep the version, which is
 why consumers load ``data`` as tolerant readers (unknown fields excluded).
 """
 
-import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+
+from shared.schemas import one
 
 
 class InvalidEvent(Exception):
@@ -63,20 +64,13 @@ def now():
     return datetime.now(UTC)
 
 
-@functools.cache
-def _schema(schema_class, unknown=RAISE):
-    # One instance per schema: making one deep-copies every field, which cost more than
-    # checking the data (a marshmallow schema keeps no state between dump and load).
-    return schema_class(unknown=unknown)
-
-
 def new_event(catalogue, type, source, subject, data, correlation_id, cause=None):
     """Build an event ready for an outbox; its data is checked against the catalogue.
 
     A producer that tries to emit data its own schema rejects has a bug, so the
     ValidationError propagates rather than an invalid event leaving the service.
     """
-    schema = _schema(catalogue.schema_for(type))
+    schema = one(catalogue.schema_for(type), unknown=RAISE)
     payload = schema.dump(data)
     schema.load(payload)
     return {
@@ -95,7 +89,7 @@ def new_event(catalogue, type, source, subject, data, correlation_id, cause=None
 
 def data_as_sent(catalogue, event):
     """An event's data as it travelled (times as ISO text): what a log of events keeps."""
-    return _schema(catalogue.schema_for(event.type)).dump(event.data)
+    return one(catalogue.schema_for(event.type), unknown=RAISE).dump(event.data)
 
 
 def load_event(catalogue, body, expected_type):
@@ -103,13 +97,13 @@ def load_event(catalogue, body, expected_type):
     if not isinstance(body, dict):
         raise InvalidEvent(f"body is {type(body).__name__}, not a JSON object")
     try:
-        envelope = _schema(EnvelopeSchema, EXCLUDE).load(body)
+        envelope = one(EnvelopeSchema, unknown=EXCLUDE).load(body)
     except ValidationError as exc:
         raise InvalidEvent(f"envelope: {exc.messages}") from None
     if envelope["type"] != expected_type:
         raise InvalidEvent(f"type {envelope['type']!r} arrived on the queue for {expected_type!r}")
     try:
-        envelope["data"] = _schema(catalogue.schema_for(expected_type), EXCLUDE).load(
+        envelope["data"] = one(catalogue.schema_for(expected_type), unknown=EXCLUDE).load(
             envelope["data"])
     except ValidationError as exc:
         raise InvalidEvent(f"data: {exc.messages}") from None

@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response
 from shared import auth, errors
 from shared.guard import Guard
 from shared.observability import HTTP_LATENCY, HTTP_REQUESTS
+from shared.schemas import one
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ class ByPath:
 
 
 def _instance(schema):
-    return schema() if isinstance(schema, type) else schema
+    return one(schema) if isinstance(schema, type) else schema
 
 
 class WebServer(server.WebServer):

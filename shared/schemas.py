@@ -2,8 +2,18 @@
 (see events.py)."""
 
 from datetime import UTC
+from functools import cache
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load
+
+
+@cache
+def one(schema_class, **options):
+    """The process's one instance of a schema with these options: making one deep-copies
+    every field, which costs more than loading or dumping a document with it, and a
+    marshmallow schema keeps no state between loads and dumps."""
+    return schema_class(**options)
+
 
 # marshmallow would read "5" as 5 and 1 as true; a JSON body that says so has a bug.
 JSON_TYPES = ((fields.Boolean, bool, "Give true or false."),

@@ -33,6 +33,7 @@ from shared.events import now
 from shared.exports import csv_response, csv_text
 from shared.http import http, json_response
 from shared.outbox import OutboxRelay
+from shared.schemas import one
 from shared.service import PlatformService
 from shared.storage import Storage
 from shared.timers import every
@@ -56,9 +57,9 @@ class FundingService(PlatformService):
         if not self.store.post(transaction):
             recorded = self.store.transaction(transaction["_id"])
             domain.same_allocation(recorded, transaction)
-            return json_response(Transaction().dump(recorded))
+            return json_response(one(Transaction).dump(recorded))
         retried = self._retry_waiting(allocation)
-        return json_response({**Transaction().dump(transaction), "unblocked": retried},
+        return json_response({**one(Transaction).dump(transaction), "unblocked": retried},
                              status=201)
 
     @http("GET", "/accounts/<account>", allow=(*MONEY, AUDITOR), returns=Account)
@@ -74,7 +75,7 @@ class FundingService(PlatformService):
     def list_transactions(self, request, query):
         """The money a petition moved from your department: holds, captures, releases,
         reversals."""
-        return json_response({"transactions": Transaction(many=True).dump(
+        return json_response({"transactions": one(Transaction, many=True).dump(
             [t for t in self.store.of_petition(query["petition_id"])
              if self.caller.covers_department(t.get("department_id"))])})
 
@@ -95,7 +96,7 @@ class FundingService(PlatformService):
         if posted is None:
             raise Conflict(f"{transaction_id} was already reversed; see the transaction "
                            f"reversal:{transaction_id}.")
-        return json_response(Transaction().dump(posted), status=201)
+        return json_response(one(Transaction).dump(posted), status=201)
 
     @http("POST", "/approvals", allow=MONEY, body=Approval, returns=Transaction, status=201)
     def approve(self, request, body):
@@ -110,7 +111,7 @@ class FundingService(PlatformService):
         approval = {"approved_by": body["approved_by"], "note": body["note"], "at": now().isoformat()}
         posted = self._capture(waiting["order"], waiting["cost_fen"], approval, None)
         self.store.done_waiting(waiting["_id"], "approved")
-        return json_response(Transaction().dump(posted) if posted else {}, status=201)
+        return json_response(one(Transaction).dump(posted) if posted else {}, status=201)
 
     @http("GET", "/departments/<department_id>/notices", allow=(*MONEY, AUDITOR))
     def notices(self, request, department_id):
@@ -171,7 +172,7 @@ class FundingService(PlatformService):
         if order["funding"]["estimate_fen"] > 0 and hold is None and not self._hold(
                 order, event, "capture", data["cost_fen"]):
             return
-        self._capture(order, data["cost_fen"], None, event)
+        self._capture(order, data["cost_fen"], None, event, hold)
 
     @subscribe("petition.returned.v1")
     @subscribe("petition.reopened.v1")
@@ -219,9 +220,10 @@ class FundingService(PlatformService):
         metrics.counted(metrics.HELD, posted, funding["estimate_fen"])
         return True
 
-    def _capture(self, order, cost, approval, cause):
+    def _capture(self, order, cost, approval, cause, hold=None):
+        """``hold``: the order's hold, if the caller has just read it."""
         key = f"capture:{order['order_id']}"  # posted once: ``post_on_line`` checks it
-        hold = self.store.transaction(f"hold:{order['order_id']}")
+        hold = hold or self.store.transaction(f"hold:{order['order_id']}")
         released = self.store.transaction(f"release:{order['order_id']}")
         held = domain.held_amount(hold) if hold and not released else 0
         funding = order["funding"]

@@ -28,6 +28,7 @@ from shared.consumers import subscribe
 from shared.errors import NotFound
 from shared.events import now
 from shared.http import http, json_response
+from shared.schemas import one
 from shared.storage import Storage
 
 
@@ -59,9 +60,9 @@ class Assessment:
         year = _year(year)
         self._community(community_id)
         saved = self.assessment.save_contract(community_id, year, {
-            **ContractDefinition().dump(body), "recorded_at": _text(now()),
+            **one(ContractDefinition).dump(body), "recorded_at": _text(now()),
             "recorded_by": self.caller.sub})
-        return json_response(ContractView().dump(saved))
+        return json_response(one(ContractView).dump(saved))
 
     @http("GET", "/contracts/<community_id>/<year>/progress",
           allow=(*STAFF, AUDITOR), query=AssessmentQuery, returns=ContractProgress)
@@ -76,7 +77,7 @@ class Assessment:
                            f"/contracts/{community_id}/{year}.")
         at, facts = self._facts_as_at(community_id, year, query)
         targets = assessment.progress(contract["targets"], facts, at, self.store.calendar())
-        return json_response(ContractProgress().dump({
+        return json_response(one(ContractProgress).dump({
             **self._period(community_id, year, at), "contract": contract,
             "targets": targets}))
 
@@ -94,7 +95,7 @@ class Assessment:
             self.assessment.work_on([f["_id"] for f in facts], until))
         card = assessment.scorecard(measured, self.assessment.assessments(community_id, year),
                                     self.assessment.weights())
-        return json_response(Scorecard().dump({**self._period(community_id, year, at),
+        return json_response(one(Scorecard).dump({**self._period(community_id, year, at),
                                                **card}))
 
     @http("PUT", "/scorecards/<community_id>/<year>/assessments/<dimension>",
@@ -114,7 +115,7 @@ class Assessment:
         self._community(community_id)
         record = {**body, "recorded_at": _text(now()), "recorded_by": self.caller.sub}
         self.assessment.save_assessment(community_id, year, dimension, record)
-        return json_response(ManualAssessmentView().dump(
+        return json_response(one(ManualAssessmentView).dump(
             {"community_id": community_id, "year": year, "dimension": dimension, **record}))
 
     @http("PUT", "/scorecard-weights", allow=ADMIN_ONLY, body=ScorecardWeights,
@@ -123,7 +124,7 @@ class Assessment:
         """Weigh the five dimensions in the total (any non-negative numbers; each
         dimension's share is its weight over their sum). Equal until set."""
         self.assessment.save_weights(body)
-        return json_response(ScorecardWeights().dump(body))
+        return json_response(one(ScorecardWeights).dump(body))
 
     def _community(self, community_id):
         self._check_subject("community", community_id)

@@ -18,6 +18,7 @@ from shared.consumers import subscribe_all
 from shared.errors import NotFound
 from shared.events import data_as_sent, now
 from shared.http import http, json_response
+from shared.schemas import one
 from shared.storage import Storage
 
 
@@ -68,4 +69,4 @@ class Disclosure:
             evaluation.units_of(facts, "community", community_id),
             self.disclosure.proposals_of(community_id, since),
             self.disclosure.orders_of(community_id, since), today)
-        return DisclosedCommunity().dump(view)
+        return one(DisclosedCommunity).dump(view)

@@ -25,6 +25,7 @@ from shared.consumers import subscribe_all
 from shared.errors import NotFound
 from shared.events import data_as_sent, now
 from shared.http import http, json_response
+from shared.schemas import one
 from shared.storage import Storage
 from shared.timers import every
 
@@ -88,7 +89,7 @@ class Evaluation:
         facts = self.evaluation.facts_with(evaluation.facts_field(kind), subject_id)
         start, end = (query.get(k) and query[k].isoformat() for k in ("start", "end"))
         found = evaluation.figures(evaluation.units_of(facts, kind, subject_id), start, end)
-        return json_response(Figures().dump({"kind": kind, "id": subject_id, **found}))
+        return json_response(one(Figures).dump({"kind": kind, "id": subject_id, **found}))
 
     @http("POST", "/evaluation/rebuild", allow=ADMIN_ONLY, returns=Rebuilt)
     def rebuild(self, request):

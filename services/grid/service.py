@@ -59,6 +59,7 @@ from shared.errors import InvalidFields, NotFound
 from shared.events import InvalidEvent, now
 from shared.http import ApiError, http, json_response, load_json
 from shared.outbox import OutboxRelay
+from shared.schemas import one
 from shared.service import PlatformService
 from shared.storage import Storage, captured
 from shared.timers import every
@@ -136,12 +137,12 @@ class GridService(Evaluation, Assessment, SpotChecks, Disclosure, PlatformServic
         password = body.pop("password")
         saved = self.store.save_account("user", username, {
             **body, "secret_hash": accounts.hash_secret(password)})
-        return json_response(AccountView().dump({"id": username, **saved}))
+        return json_response(one(AccountView).dump({"id": username, **saved}))
 
     @http("GET", "/users/<username>", allow=(AUDITOR,), returns=AccountView)
     def get_user(self, request, username):
         """A person's account, without its password."""
-        return json_response(AccountView().dump({"id": username, **self._account("user",
+        return json_response(one(AccountView).dump({"id": username, **self._account("user",
                                                                                  username)}))
 
     @http("PUT", "/service-accounts/<client_id>", allow=ADMIN_ONLY, body=ServiceAccountDefinition,
@@ -156,7 +157,7 @@ class GridService(Evaluation, Assessment, SpotChecks, Disclosure, PlatformServic
             secret = accounts.new_client_secret()
             fields["secret_hash"] = accounts.hash_secret(secret)
         saved = self.store.save_account("service", client_id, fields)
-        view = ServiceAccountCreated().dump({"id": client_id, **saved})
+        view = one(ServiceAccountCreated).dump({"id": client_id, **saved})
         return json_response({**view, "client_secret": secret} if secret else view)
 
     @http("GET", "/grids/<grid_id>", allow=(*STAFF, AUDITOR), returns=GridView)
@@ -174,7 +175,7 @@ class GridService(Evaluation, Assessment, SpotChecks, Disclosure, PlatformServic
         if grid is None:
             raise NotFound(f"({point['lat']}, {point['lng']}) lies in no grid of this city; "
                            "check the point (latitude first), or the grid boundaries.")
-        return json_response(PublicGridView().dump(self._grid_view(grid)))
+        return json_response(one(PublicGridView).dump(self._grid_view(grid)))
 
     @http("GET", "/places/<place_id>", allow=(AUDITOR,))
     def get_place(self, request, place_id):
@@ -227,7 +228,7 @@ class GridService(Evaluation, Assessment, SpotChecks, Disclosure, PlatformServic
             raise NotFound(f"Petition {petition_id!r} has not been dispatched (yet).")
         self._check_grid(records[-1]["grid_id"])
         return json_response({"petition_id": petition_id,
-                              "rounds": Dispatch(many=True).dump(records)})
+                              "rounds": one(Dispatch, many=True).dump(records)})
 
     @http("POST", "/dispatches/<petition_id>/extension-request", allow=STAFF,
           body=ExtensionRequest, returns=Dispatch)
@@ -244,7 +245,7 @@ class GridService(Evaluation, Assessment, SpotChecks, Disclosure, PlatformServic
     @http("GET", "/arbitrations", allow=(DISPATCHER, AUDITOR), returns=AwaitingRuling)
     def list_arbitrations(self, request):
         """Orders returned too often, awaiting the dispatch centre's ruling (in your grids)."""
-        return json_response({"awaiting_ruling": Dispatch(many=True).dump(
+        return json_response({"awaiting_ruling": one(Dispatch, many=True).dump(
             [d for d in self.store.awaiting_ruling() if self.caller.covers_grid(d["grid_id"])])})
 
     @http("POST", "/arbitrations/<petition_id>", allow=(DISPATCHER,), body=Ruling,
@@ -259,7 +260,7 @@ class GridService(Evaluation, Assessment, SpotChecks, Disclosure, PlatformServic
             dispatcher.rule_by_arbiter, ruling, grid, self.store.volunteer_teams(), self._policy(),
             self.store.calendar(), now(), self.correlation_id))
         DISPATCHED.labels(grid["_id"]).inc()
-        return json_response(Dispatch().dump(saved))
+        return json_response(one(Dispatch).dump(saved))
 
     @subscribe("petition.accepted.v1")
     def dispatch(self, event):
@@ -339,11 +340,11 @@ class GridService(Evaluation, Assessment, SpotChecks, Disclosure, PlatformServic
                      for name, f in request.files.items()}
             document = registry_files.from_csv(files)
             try:
-                return Registry().load(document)
+                return one(Registry).load(document)
             except ValidationError as exc:
                 raise InvalidFields("Some rows are invalid; correct them and import again.",
                                     fields=registry_files.csv_fields(exc.messages)) from None
-        return load_json(request, Registry(), max_bytes=REGISTRY_MAX_BYTES)
+        return load_json(request, one(Registry), max_bytes=REGISTRY_MAX_BYTES)
 
     def _account(self, kind, account_id):
         account = self.store.account(kind, account_id)
@@ -377,7 +378,7 @@ class GridService(Evaluation, Assessment, SpotChecks, Disclosure, PlatformServic
         self._check_grid(record["grid_id"])
         saved = self.store.change_dispatch(record["_id"], partial(
             decide, now(), self._policy(), self.store.calendar(), self.correlation_id))
-        return json_response(Dispatch().dump(saved))
+        return json_response(one(Dispatch).dump(saved))
 
     def _policy(self):
         return dispatcher.DispatchPolicy.from_config(self.config)

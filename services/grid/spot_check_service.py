@@ -29,6 +29,7 @@ from shared.auth import ADMINISTRATOR, AUDITOR, DISPATCHER, STAFF, VOLUNTEER
 from shared.errors import InvalidFields, NotFound
 from shared.events import now
 from shared.http import http, json_response
+from shared.schemas import one
 from shared.storage import Storage
 from shared.timers import every
 
@@ -63,7 +64,7 @@ class SpotChecks:
             raise InvalidFields("That week has not begun.", fields={"week": [
                 f"{week} is in the future; draw a week that has begun."]})
         draws = self._draw(week, grid_id, body["seed"], caller.sub, caller.covers_grid)
-        return json_response(Draws().dump({"week": week, "draws": draws}))
+        return json_response(one(Draws).dump({"week": week, "draws": draws}))
 
     @http("GET", "/spot-checks/draws", allow=(*STAFF, AUDITOR), query=DrawsQuery, returns=Draws)
     def list_draws(self, request, query):
@@ -73,7 +74,7 @@ class SpotChecks:
         if grid_id:
             caller.check(caller.covers_grid(grid_id), f"grid {grid_id}")
         grids = [grid_id] if grid_id else None if caller.everywhere else caller.grids
-        return json_response(Draws().dump({"week": query["week"],
+        return json_response(one(Draws).dump({"week": query["week"],
                                            "draws": self.spot_checks.draws(query["week"], grids)}))
 
     @http("GET", "/spot-checks", allow=(*CHECKERS, AUDITOR), query=SpotChecksQuery,
@@ -86,12 +87,12 @@ class SpotChecks:
                          f"grid {query['grid_id']}")
         visible = None if caller.everywhere else (caller.grids, caller.volunteer_id)
         found = self.spot_checks.find(query, visible)
-        return json_response({"spot_checks": SpotCheck(many=True).dump(found)})
+        return json_response({"spot_checks": one(SpotCheck, many=True).dump(found)})
 
     @http("GET", "/spot-checks/<check_id>", allow=(*CHECKERS, AUDITOR), returns=SpotCheck)
     def get_spot_check(self, request, check_id):
         """One check: the petition, its outcome and handler, the checker and the decision."""
-        return json_response(SpotCheck().dump(self._spot_check(check_id)))
+        return json_response(one(SpotCheck).dump(self._spot_check(check_id)))
 
     @http("POST", "/spot-checks/<check_id>/confirm", allow=CHECKERS, body=SpotCheckDecision,
           returns=SpotCheck)
@@ -132,7 +133,7 @@ class SpotChecks:
         self._check_checker(check)
         saved = self.spot_checks.decide(check_id, partial(decide, self.caller.sub, now(),
                                                           self.correlation_id))
-        return json_response(SpotCheck().dump(saved))
+        return json_response(one(SpotCheck).dump(saved))
 
     def _spot_check(self, check_id):
         """The check, if the caller may see it: staff and auditors of its grid, its checker."""

@@ -84,10 +84,10 @@ from shared.errors import InvalidFields, NotFound
 from shared.events import now
 from shared.http import ByPath, http, json_response, load_data, read_form
 from shared.outbox import OutboxRelay
-from shared.schemas import ThreeRates
+from shared.schemas import ThreeRates, one
 from shared.sealing import Seals
 from shared.service import PlatformService
-from shared.storage import Storage, captured
+from shared.storage import Storage, captured, checked_first
 from shared.timers import every
 
 OPEN311 = "/open311/v2"
@@ -135,13 +135,13 @@ class PetitionService(PlatformService):
         residents; staff raise what they are told in person, in their grids.
         """
         petition = self._raise(body)
-        return json_response(PublicPetition().dump(self._open(petition)), status=201,
+        return json_response(one(PublicPetition).dump(self._open(petition)), status=201,
                              headers={"Location": f"/petitions/{petition['_id']}"})
 
     @http("GET", "/petitions/<petition_id>", allow=PUBLIC, returns=PublicPetition)
     def get_petition(self, request, petition_id):
         """The public view of a petition: no contact details."""
-        return json_response(PublicPetition().dump(self._open(self._petition(petition_id))))
+        return json_response(one(PublicPetition).dump(self._open(self._petition(petition_id))))
 
     @http("GET", "/petitions/<petition_id>/timeline", allow=(RESIDENT, *STAFF, AUDITOR),
           returns=Timeline)
@@ -151,18 +151,19 @@ class PetitionService(PlatformService):
         petition = self._petition(petition_id)
         self._check_access(petition)
         return json_response({"petition_id": petition_id, "state": petition["state"],
-                              "timeline": TimelineEntry(many=True).dump(domain.timeline(petition))})
+                              "timeline": one(TimelineEntry, many=True).dump(domain.timeline(petition))})
 
     @http("POST", "/petitions/<petition_id>/<command>", allow=COMMAND_ROLES, body=BODIES,
           returns=StaffPetition)
     def command(self, request, petition_id, command, body):
         """A step of the lifecycle; a step the petition's state does not allow is a 409."""
         _, decide, arguments = COMMANDS[command]
-        self._check_access(self._petition(petition_id))
         apply, saved = captured(partial(decide, *arguments(body), now(), self.correlation_id))
-        petition = self.store.change(petition_id, apply)
+        petition = self.store.change(petition_id, checked_first(self._check_access, apply))
+        if petition is None:
+            raise no_petition(petition_id)
         metrics.count_change(saved.get("change"), petition)
-        return json_response(StaffPetition().dump(self._open(petition)))
+        return json_response(one(StaffPetition).dump(self._open(petition)))
 
     @http("POST", "/petitions/<petition_id>/merge", allow=STAFF, body=Merge,
           returns=StaffPetition)
@@ -173,7 +174,7 @@ class PetitionService(PlatformService):
         petition = self.store.change(petition_id, partial(
             domain.merge, self.store.get(body["into"]), body["actor"], body["reason"], now(),
             self.correlation_id))
-        return json_response(StaffPetition().dump(self._open(petition)))
+        return json_response(one(StaffPetition).dump(self._open(petition)))
 
     @http("GET", "/staff/petitions", allow=(*STAFF, AUDITOR), query=StaffQuery,
           returns=StaffPage)
@@ -189,7 +190,7 @@ class PetitionService(PlatformService):
         if not caller.everywhere:
             query["grid_ids"] = caller.grids
         page, cursor = self.store.query(query, now())
-        return json_response({"petitions": StaffPetition(many=True).dump(
+        return json_response({"petitions": one(StaffPetition, many=True).dump(
             [self._open(p) for p in page]),
                               "next_cursor": cursor})
 
@@ -199,7 +200,7 @@ class PetitionService(PlatformService):
         """The staff view; contact details are shown only to roles that contact residents."""
         petition = self._petition(petition_id)
         self._check_access(petition)
-        return json_response(StaffPetition(role=self.caller.role).dump(self._open(petition)))
+        return json_response(one(StaffPetition, role=self.caller.role).dump(self._open(petition)))
 
     @http("GET", "/grids", allow=PUBLIC, returns=Grids)
     def list_grids(self, request):
@@ -214,7 +215,7 @@ class PetitionService(PlatformService):
     def grid_map(self, request, grid_id, query):
         """The public map of a grid: anonymised, located to about 100 m."""
         page, cursor = self.store.query({**query, "grid_id": grid_id}, now())
-        return json_response({"grid_id": grid_id, "petitions": MapPetition(many=True).dump(page),
+        return json_response({"grid_id": grid_id, "petitions": one(MapPetition, many=True).dump(page),
                               "next_cursor": cursor})
 
     # Figures
@@ -311,7 +312,7 @@ class PetitionService(PlatformService):
         form = read_form(request)
         open311.check_jurisdiction(form, self._jurisdiction())
         request = open311.petition_request(form, self._inside_grid)
-        petition = self._raise(load_data(RaisePetition(), request))
+        petition = self._raise(load_data(one(RaisePetition), request))
         return json_response(open311.created(petition), status=201)
 
     @open311_http("GET", f"{OPEN311}/requests.json", allow=PUBLIC,
@@ -362,7 +363,7 @@ class PetitionService(PlatformService):
     def list_proposals(self, request, query):
         """Proposals, all public, of one community or all."""
         found = self.store.proposals_of(query.get("community_id"))
-        return json_response({"proposals": PublicProposal(many=True).dump(found)})
+        return json_response({"proposals": one(PublicProposal, many=True).dump(found)})
 
     @http("GET", "/proposals/<proposal_id>", allow=PUBLIC, returns=ProposalView)
     def get_proposal(self, request, proposal_id):
@@ -522,7 +523,8 @@ class PetitionService(PlatformService):
                                                                self.seals.open)}
 
     def _check_access(self, petition):
-        """A resident reaches their own petitions; staff those of their grids."""
+        """A resident reaches their own petitions; staff those of their grids (neither the
+        owner nor the grid of a petition ever changes)."""
         caller = self.caller
         if caller.role == RESIDENT:
             caller.check(petition.get("owner") == caller.sub, "petitions raised by others")
@@ -556,7 +558,7 @@ class PetitionService(PlatformService):
     def _petition(self, petition_id):
         petition = self.store.get(petition_id)
         if petition is None:
-            raise NotFound(f"No petition {petition_id!r}; check the id returned when it was raised.")
+            raise no_petition(petition_id)
         return petition
 
     def _category(self, code, field=None):
@@ -570,7 +572,7 @@ class PetitionService(PlatformService):
         return category
 
     def _categories_view(self, found):
-        return Category(many=True).dump(found)
+        return one(Category, many=True).dump(found)
 
     def _service_request(self, petition):
         category = self.store.category(petition["category"])
@@ -599,7 +601,7 @@ class PetitionService(PlatformService):
         return json_response(self._proposal_view(proposal))
 
     def _proposal_view(self, proposal):
-        view = PublicProposal().dump(proposal)
+        view = one(PublicProposal).dump(proposal)
         view["work"] = [{"petition_id": p["_id"], "category": p["category"], "state": p["state"]}
                         for p in self.store.of_proposal(proposal["_id"])]
         return view
@@ -609,3 +611,7 @@ class PetitionService(PlatformService):
 
     def _jurisdiction(self):
         return self.config.get("OPEN311_JURISDICTION", "demo-county")
+
+
+def no_petition(petition_id):
+    return NotFound(f"No petition {petition_id!r}; check the id returned when it was raised.")

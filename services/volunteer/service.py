@@ -57,8 +57,9 @@ from shared.errors import Conflict, NotFound
 from shared.events import now
 from shared.http import http, json_response
 from shared.outbox import OutboxRelay
+from shared.schemas import one
 from shared.service import PlatformService
-from shared.storage import Storage, captured
+from shared.storage import Storage, captured, checked_first
 from shared.timers import every
 
 
@@ -80,7 +81,7 @@ class VolunteerService(PlatformService):
                           f"grid {body['home_grid_id']}")
         record = people.volunteer_record(volunteer_id, body)
         self.store.save_volunteer(volunteer_id, record)
-        return json_response(VolunteerView().dump(self.store.volunteer(volunteer_id)))
+        return json_response(one(VolunteerView).dump(self.store.volunteer(volunteer_id)))
 
     @http("GET", "/volunteers/<volunteer_id>", allow=(VOLUNTEER, *STAFF, AUDITOR),
           returns=VolunteerView)
@@ -88,7 +89,7 @@ class VolunteerService(PlatformService):
         """A volunteer, without their phone number: for themselves and staff of their grid."""
         volunteer = self._volunteer(volunteer_id)
         self._check_person(volunteer)
-        return json_response(VolunteerView().dump(volunteer))
+        return json_response(one(VolunteerView).dump(volunteer))
 
     @http("POST", "/volunteers/<volunteer_id>/reports", allow=(VOLUNTEER,), body=Report,
           status=201)
@@ -140,7 +141,7 @@ class VolunteerService(PlatformService):
         else:
             tasks = [t for t in self.store.find_tasks([query["team_id"]], query.get("status"))
                      if caller.covers_grid(t["grid_id"])]
-        return json_response({"tasks": Task(many=True).dump(tasks)})
+        return json_response({"tasks": one(Task, many=True).dump(tasks)})
 
     @http("GET", "/tasks/<task_id>", allow=(VOLUNTEER, *STAFF, AUDITOR), returns=Task)
     def get_task(self, request, task_id):
@@ -153,27 +154,28 @@ class VolunteerService(PlatformService):
             caller.check(caller.volunteer_id in team.get("members", ()), "other teams' tasks")
         else:
             caller.check(caller.covers_grid(task["grid_id"]), "this task's grid")
-        return json_response(Task().dump(task))
+        return json_response(one(Task).dump(task))
 
     @http("POST", "/tasks/<task_id>/claim", allow=(VOLUNTEER,), body=Claim, returns=Task)
     def claim(self, request, task_id, body):
         """Claim a place on a task, if the volunteer is eligible and a place is free."""
         volunteer_id = body["volunteer_id"]
         self._check_self(volunteer_id)
-        team = self.store.team(self._task(task_id)["team_id"])
         policy = self._policy()
-        volunteer = self.store.reserve_claim(self._volunteer(volunteer_id)["_id"],
-                                             policy.max_open_tasks, now())
+        volunteer = self.store.reserve_claim(volunteer_id, policy.max_open_tasks, now())
         if volunteer is None:
+            self._volunteer(volunteer_id)  # a 404 if there is no such volunteer
             raise Conflict(f"{volunteer_id} already holds {policy.max_open_tasks} open tasks, "
                            "the most allowed; finish or release one first.")
         try:
-            task = self.store.change_task(task_id, partial(
-                domain.claim, volunteer, team, now(), policy, self.correlation_id))
+            # The task's team never changes: it is read on the document the claim starts from.
+            task = self._change(task_id, lambda task: domain.claim(
+                volunteer, self.store.team(task["team_id"]), now(), policy,
+                self.correlation_id, task))
         except Exception:
             self.store.free_claim(volunteer_id)
             raise
-        return json_response(Task().dump(task))
+        return json_response(one(Task).dump(task))
 
     @http("POST", "/tasks/<task_id>/release", allow=(VOLUNTEER,), body=Release, returns=Task)
     def release(self, request, task_id, body):
@@ -182,13 +184,13 @@ class VolunteerService(PlatformService):
         task = self._change(task_id, partial(domain.release, body["volunteer_id"], body["reason"],
                                              now(), self.correlation_id))
         self.store.free_claim(body["volunteer_id"])
-        return json_response(Task().dump(task))
+        return json_response(one(Task).dump(task))
 
     @http("POST", "/tasks/<task_id>/progress", allow=(VOLUNTEER,), body=Progress, returns=Task)
     def progress(self, request, task_id, body):
         """Report progress, which keeps a claim from lapsing."""
         self._check_self(body["volunteer_id"])
-        return json_response(Task().dump(self._change(task_id, partial(
+        return json_response(one(Task).dump(self._change(task_id, partial(
             domain.report_progress, body["volunteer_id"], body["note"], now(), self._policy(),
             self.correlation_id))))
 
@@ -197,23 +199,25 @@ class VolunteerService(PlatformService):
     def complete(self, request, task_id, body):
         """Submit the work as done, with hours, cost and photos, for verification."""
         self._check_self(body["volunteer_id"])
-        return json_response(Task().dump(self._change(task_id, partial(
+        return json_response(one(Task).dump(self._change(task_id, partial(
             domain.submit, body, now(), self.correlation_id))))
 
     @http("POST", "/tasks/<task_id>/verify", allow=(VOLUNTEER, GRID_STAFF), body=Verification,
           returns=Task)
     def verify(self, request, task_id, body):
         """The team leader (or grid) approves the work, or sends it back."""
+        decide = partial(domain.verify, body, now(), self.correlation_id)
         if self.caller.role == VOLUNTEER:
             self._check_self(body["verifier_id"])
         else:
-            self.caller.check(self.caller.covers_grid(self._task(task_id)["grid_id"]),
-                              "this task's grid")
-        task = self._change(task_id, partial(domain.verify, body, now(), self.correlation_id))
+            # A task's grid never changes.
+            decide = checked_first(lambda task: self.caller.check(
+                self.caller.covers_grid(task["grid_id"]), "this task's grid"), decide)
+        task = self._change(task_id, decide)
         if task["status"] == "completed":
             for volunteer_id in task["claimant_ids"]:
                 self.store.free_claim(volunteer_id)
-        return json_response(Task().dump(task))
+        return json_response(one(Task).dump(task))
 
     # The morality bank
 
