@@ -8,7 +8,8 @@ import pytest
 from pymongo import MongoClient
 
 from shared.domain import Change
-from shared.storage import AggregateCollection, Saved
+from shared.errors import Forbidden
+from shared.storage import AggregateCollection, Saved, checked_first
 from tests.conftest import Commands
 
 
@@ -148,3 +149,29 @@ def test_only_the_newest_saved_copies_are_kept(petitions):
 
     assert saved.get(petitions.collection, "P-0") is None
     assert [saved.get(petitions.collection, f"P-{n}")["_id"] for n in (1, 2)] == ["P-1", "P-2"]
+
+
+def in_grid(grid_id):
+    def check(doc):
+        if doc["grid_id"] != grid_id:
+            raise Forbidden("not your grid")
+    return check
+
+
+def test_a_check_of_what_never_changes_is_made_on_the_document_the_change_starts_from(watched):
+    aggregates, _, commands = watched
+    aggregates.create({"_id": "P-3", "grid_id": "g01", "notes": []})
+    aggregates.change("P-3", checked_first(in_grid("g01"), note("acknowledged")))
+
+    assert commands == ["insert", "findAndModify"]
+    assert aggregates.get("P-3")["notes"] == ["acknowledged"]
+
+
+def test_a_change_whose_check_fails_is_not_made(watched):
+    aggregates, _, _ = watched
+    aggregates.create({"_id": "P-4", "grid_id": "g02", "notes": []})
+    with pytest.raises(Forbidden):
+        aggregates.change("P-4", checked_first(in_grid("g01"), note("acknowledged")))
+
+    assert aggregates.get("P-4")["notes"] == []
+    assert aggregates.get("P-4")["version"] == 1
