@@ -32,7 +32,9 @@ cannot chain both).
 """
 
 import random
+import threading
 import time
+from collections import defaultdict
 
 from pymongo import ASCENDING, DESCENDING
 
@@ -105,6 +107,14 @@ def post_chained(collection, account, build, insert, summed_balance, tracked=())
     and a key already posted; ``insert`` is as for ``post_numbered``.
     ``summed_balance(account)`` sums the postings, for an account whose last link was
     recorded before chains (or before it was tracked)."""
+    # This process's builders take turns on a chain: racing, all but one would fail their
+    # insert and build again (9 failed inserts a second on one budget line at 8.5
+    # petitions a second, 2026-12-04). Replicas still race; the guard's index decides.
+    with _chain_turns[(collection.full_name, account)]:
+        return _post_chained(collection, account, build, insert, summed_balance, tracked)
+
+
+def _post_chained(collection, account, build, insert, summed_balance, tracked):
     taken = 0
     for attempt in range(MAX_ATTEMPTS):
         seq, guard = last_link(collection, account)
@@ -150,6 +160,7 @@ def guard_key(account, seq):
 # starts there without reading it again; links other processes added since are found by
 # trying the numbers after it.
 _chain_ends = {}
+_chain_turns = defaultdict(threading.Lock)
 
 
 def chain_end(collection, account, summed_balance):

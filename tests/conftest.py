@@ -36,14 +36,15 @@ def poll(check, timeout=20, interval=0.05, what="the condition"):
 
 
 class Commands(monitoring.CommandListener):
-    """What a client sends the database: each command's name, and the filters of its
-    finds (to count the reads a change makes)."""
+    """What a client sends the database: each command's name, with the collection it
+    names, and the filters of its finds (to count the reads a change makes)."""
 
     def __init__(self):
-        self.names, self.find_filters = [], []
+        self.names, self.targets, self.find_filters = [], [], []
 
     def started(self, event):
         self.names.append(event.command_name)
+        self.targets.append((event.command_name, event.command.get(event.command_name)))
         if event.command_name == "find":
             self.find_filters.append(event.command["filter"])
 

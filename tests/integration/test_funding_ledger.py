@@ -3,7 +3,9 @@ budget line is the next link of the line's chain and carries the line's balance 
 it, so what a line has available is read from its last link, and concurrent holds and
 settlements on one line all get their turn without ever overdrawing it."""
 
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from datetime import timedelta
 
 import pytest
@@ -46,6 +48,13 @@ def capture(store, n, cost=30_000):
     return store.post_on_line(f"capture:{held['order_id']}", LINE,
                               lambda available: domain.capture(held, cost, 30_000, available,
                                                                None, START, cause))
+
+
+@pytest.fixture
+def as_replicas(monkeypatch):
+    """Concurrent builders that race as separate processes would: this process's builders
+    take turns on a chain (``ledger._chain_turns``); replicas do not."""
+    monkeypatch.setattr(ledger, "_chain_turns", defaultdict(nullcontext))
 
 
 def links(store):
@@ -126,7 +135,8 @@ def test_a_line_recorded_before_chains_continues_from_the_sum_of_its_postings(st
     assert store.balance(LINE) == store.summed_balance(LINE) == 910_000
 
 
-def test_concurrent_settlements_on_one_line_all_go_through_each_with_its_own_number(store):
+def test_concurrent_settlements_on_one_line_all_go_through_each_with_its_own_number(
+        store, as_replicas):
     for n in range(8):
         hold(store, n)
     with ThreadPoolExecutor(8) as pool:
@@ -138,7 +148,7 @@ def test_concurrent_settlements_on_one_line_all_go_through_each_with_its_own_num
     assert store.held_balances() == {HELD: 0}
 
 
-def test_concurrent_holds_never_overdraw_a_line(store):
+def test_concurrent_holds_never_overdraw_a_line(store, as_replicas):
     hold(store, 99, estimate=899_999)  # leaves the line 100,001 fen
 
     def try_hold(n):
@@ -151,3 +161,17 @@ def test_concurrent_holds_never_overdraw_a_line(store):
         held = list(pool.map(try_hold, range(8)))
     assert held.count(True) == 3
     assert store.balance(LINE) == store.summed_balance(LINE) == 10_001
+
+
+def test_one_process_posting_on_a_line_at_once_takes_turns_and_no_insert_fails(
+        store, infrastructure):
+    commands = Commands()
+    client = MongoClient(infrastructure["MONGO_URI"], tz_aware=True, event_listeners=[commands])
+    try:
+        watched = FundingStore(client[store.db.name])
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda n: hold(watched, n), range(8)))
+    finally:
+        client.close()
+    assert commands.targets.count(("insert", "transactions")) == 8
+    assert [seq for seq, _ in links(store)] == list(range(1, 10))
