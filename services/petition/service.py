@@ -170,10 +170,10 @@ class PetitionService(PlatformService):
     def merge(self, request, petition_id, body):
         """Merge a petition into another as its duplicate; it closes with the other."""
         self._check_access(self._petition(petition_id))
-        self._check_access(self._petition(body["into"]))
+        primary = self._petition(body["into"])
+        self._check_access(primary)
         petition = self.store.change(petition_id, partial(
-            domain.merge, self.store.get(body["into"]), body["actor"], body["reason"], now(),
-            self.correlation_id))
+            domain.merge, primary, body["actor"], body["reason"], now(), self.correlation_id))
         return json_response(one(StaffPetition).dump(self._open(petition)))
 
     @http("GET", "/staff/petitions", allow=(*STAFF, AUDITOR), query=StaffQuery,
