@@ -17,11 +17,13 @@ petition as fast as the platform answers, which gives the sustained rate; then h
 that rate, a quarter as many petitions (at least ``HALF_LOAD_MIN``) started at a steady
 pace whatever the platform's (``paced``), where the latency target applies.
 
-The ceiling: raw kombu publish (with publisher confirms) and consume of as many
-messages per petition as the flow published, and raw pymongo writes of the documents
-the flow wrote per petition, counting one write per version of each, into collections
-with the same indexes as the flow's, by 1, 2, 4 and 8 concurrent writers (the best
-counts), once the platform has stopped, so that nothing else runs on the machine.
+The ceiling: raw kombu publish (with publisher confirms, into durable queues) and
+consume of as many messages per petition as the flow published, each from as many
+queues as the flow's reached, and raw pymongo writes of the documents the flow wrote
+per petition, counting one write per version of each, into collections with the same
+indexes as the flow's; by 1, 2, 4 and 8 concurrent publishers and writers (the best
+counts), once the platform has stopped, so that nothing else runs on the machine. A
+petition needs both on the same two cores, so the ceiling adds their times (``ceiling``).
 ``--write`` puts the results in bench/results.json and a table in the README's
 performance section. ``--profile DIR`` keeps CPU profiles of the flow's first half-minute
 there (``Profiles``).
@@ -40,9 +42,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import requests
-from kombu import Connection, Exchange, Producer, Queue
+from kombu import Connection, Exchange, Producer, Queue, binding
 from pymongo import MongoClient
 
+from shared.catalogue import CATALOGUE
 from tools import demo_city, infra
 from tools.auth import bearer
 from tools.platform import CLASSES, Platform
@@ -54,7 +57,7 @@ HOPS = {"raised -> dispatched": ("petition.raised.v1", "petition.dispatched.v1")
         "completed -> settled": ("task.completed.v1", "funds.settled.v1"),
         "intake -> closed": ("petition.raised.v1", "petition.closed.v1")}
 SERVICES = ("grid", "petition", "volunteer", "funding")
-CEILING_WRITERS = (1, 2, 4, 8)
+CEILING_CLIENTS = (1, 2, 4, 8)
 # The latency target holds at half of the maximum load: a quarter as many petitions as
 # the full-load run, at least this many, started at half its rate.
 HALF_LOAD_MIN = 100
@@ -212,35 +215,69 @@ def hops(databases, petition_ids):
 
 def flow_work(databases, petitions):
     """Per petition: messages published, and writes (a document's versions, else one);
-    and the documents, each with the collection it was written to."""
-    published = sum(db.published_events.count_documents({}) for db in databases)
+    how many queues each published message reached (its consumers in the catalogue and
+    the webhook bridge's one queue for everything); and the documents, each with the
+    collection it was written to."""
+    fan_outs = [1 + len(CATALOGUE.by_type[record["event"]["type"]].consumers)
+                for db in databases for record in db.published_events.find({}, {"event.type": 1})]
     writes, documents = 0, []
     for db in databases:
         for name in db.list_collection_names():
             for doc in db[name].find():
                 writes += max(1, int(doc.get("version") or 1))
                 documents.append((db[name], doc))
-    return published / petitions, writes / petitions, documents
+    return len(fan_outs) / petitions, writes / petitions, fan_outs, documents
 
 
-def broker_ceiling(amqp_uri, count):
-    """Messages per second, published with confirms and consumed with acks."""
+def broker_ceiling(amqp_uri, fan_outs, publishers=1, sample=6500):
+    """Messages per second, published with confirms by ``publishers`` concurrent clients
+    into durable queues as the flow's are, each consumed (with an ack) from as many of
+    them as the flow's reached (``fan_outs``, one per message; an even sample of them),
+    while they are published, as the services consume: queue ``n`` is bound to the
+    messages that reach more than ``n`` queues."""
+    fan_outs = fan_outs[::max(1, len(fan_outs) // sample)]
     body = json.dumps({"specversion": "1.0", "data": {"x" * 40: "y" * 400}})
     exchange = Exchange("bench.ceiling", type="topic", durable=False)
-    queue = Queue("bench.ceiling", exchange, routing_key="#", durable=False, auto_delete=True)
-    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
-        queue(connection.channel()).declare()
-        producer = Producer(connection.channel(), exchange=exchange)
+    queues = [Queue(f"bench.ceiling.{n}", durable=True, bindings=[
+        binding(exchange, routing_key=f"reach.{reach}")
+        for reach in range(n + 1, max(fan_outs) + 1)]) for n in range(max(fan_outs))]
+    consuming, received, listening = Connection(amqp_uri), [], threading.Event()
+
+    def consume():
+        with consuming.Consumer(queues, callbacks=[lambda b, m: (received.append(1), m.ack())],
+                                prefetch_count=200):
+            listening.set()
+            while len(received) < sum(fan_outs):
+                consuming.drain_events(timeout=10)
+
+    def publish(share):
+        with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
+            producer = Producer(connection.channel(), exchange=exchange)
+            for reach in share:
+                producer.publish(body, routing_key=f"reach.{reach}", delivery_mode=2,
+                                 content_type="application/json")
+
+    with consuming:
+        for queue in queues:
+            queue(consuming.default_channel).declare()
+        consumer = threading.Thread(target=consume)
+        consumer.start()
+        listening.wait()
         started = time.perf_counter()
-        for _ in range(count):
-            producer.publish(body, routing_key="bench.x", delivery_mode=2,
-                             content_type="application/json")
-        received = []
-        with connection.Consumer(queue, callbacks=[lambda b, m: (received.append(1), m.ack())],
-                                 prefetch_count=200):
-            while len(received) < count:
-                connection.drain_events(timeout=10)
-        return count / (time.perf_counter() - started)
+        with ThreadPoolExecutor(publishers) as pool:
+            list(pool.map(publish, [fan_outs[n::publishers] for n in range(publishers)]))
+        consumer.join()
+        elapsed = time.perf_counter() - started
+        for queue in queues:
+            queue(consuming.default_channel).delete()
+    return len(fan_outs) / elapsed
+
+
+def ceiling(messages, writes, broker, database):
+    """Petitions per second this machine allows: one petition's messages and writes take
+    the broker's time and the database's, one after the other, since both run on the
+    same cores (each rate was measured with the machine to itself)."""
+    return 1 / (messages / broker + writes / database)
 
 
 def database_ceiling(mongo_uri, documents, writers=1, sample=3000):
@@ -316,17 +353,19 @@ def run(petitions, clients, log_dir, instances=1, profile_dir=None):
         half = max(HALF_LOAD_MIN, petitions // 4)
         half_ids = paced(workforce, rate / 2, half, first=petitions)
         peak = memory.stop()
-        messages, writes, documents = flow_work(databases, petitions + half)
+        messages, writes, fan_outs, documents = flow_work(databases, petitions + half)
         # The ceiling is the machine's, with nothing else running on it.
         platform.stop_all()
-        broker = broker_ceiling(env["AMQP_URI"], int(messages * min(petitions, 500)))
+        by_publishers = {p: round(max(broker_ceiling(env["AMQP_URI"], fan_outs, p)
+                                      for _ in range(2))) for p in CEILING_CLIENTS}
+        broker = max(by_publishers.values())
         # The database's rate varies from one measurement to the next here (605 to 996
         # writes/s on 2026-12-04), and several clients write faster than one: the best of
         # two measurements at each concurrency.
         by_writers = {w: round(max(database_ceiling(env["MONGO_URI"], documents, w)
-                                   for _ in range(2))) for w in CEILING_WRITERS}
+                                   for _ in range(2))) for w in CEILING_CLIENTS}
         database = max(by_writers.values())
-        ceiling = min(broker / messages, database / writes)
+        most = ceiling(messages, writes, broker, database)
         return {"date": date.today().isoformat(), "petitions": petitions, "clients": clients,
                 "instances": instances,
                 "seconds": round(elapsed, 1), "petitions_per_second": round(rate, 2),
@@ -334,12 +373,18 @@ def run(petitions, clients, log_dir, instances=1, profile_dir=None):
                 "half_load": {"petitions": half,
                               "offered_per_second": round(rate / 2, 2),
                               "hops_ms": hops(databases, half_ids)},
-                "per_petition": {"messages": round(messages, 1), "writes": round(writes, 1)},
-                "ceiling": {"broker_messages_per_second": round(broker),
+                "per_petition": {"messages": round(messages, 1),
+                                 "deliveries": round(sum(fan_outs) / (petitions + half), 1),
+                                 "writes": round(writes, 1)},
+                "ceiling": {"broker_messages_per_second": broker,
+                            "broker_messages_per_second_by_publishers": by_publishers,
                             "database_writes_per_second": database,
                             "database_writes_per_second_by_writers": by_writers,
-                            "petitions_per_second": round(ceiling, 2)},
-                "fraction_of_ceiling": round(rate / ceiling, 3),
+                            "broker_alone_petitions_per_second": round(broker / messages, 2),
+                            "database_alone_petitions_per_second": round(database / writes, 2),
+                            "petitions_per_second": round(most, 2)},
+                "fraction_of_ceiling": round(rate / most, 3),
+                "fraction_of_database_alone": round(rate / (database / writes), 3),
                 "peak_rss_mb": peak, "at": datetime.now(UTC).isoformat(timespec="seconds")}
     finally:
         platform.stop_all()
@@ -357,16 +402,27 @@ def table(result):
              f"{result['petitions_per_second']} |",
              f"| processes of each domain service | {result['instances']} |",
              f"| ceiling of this machine for the same work | "
-             f"{result['ceiling']['petitions_per_second']} petitions/s "
-             f"({result['ceiling']['broker_messages_per_second']} messages/s, "
-             f"{result['ceiling']['database_writes_per_second']} writes/s with the flow's "
+             f"{result['ceiling']['petitions_per_second']} petitions/s: a petition's messages "
+             f"at {result['ceiling']['broker_messages_per_second']} messages/s (each to as many "
+             f"queues as the flow's, the best of two measurements at each of "
+             f"{', '.join(map(str, CEILING_CLIENTS))} concurrent publishers) and its writes at "
+             f"{result['ceiling']['database_writes_per_second']} writes/s (with the flow's "
              f"indexes, the best of two measurements at each of "
-             f"{', '.join(map(str, CEILING_WRITERS))} concurrent writers) |",
+             f"{', '.join(map(str, CEILING_CLIENTS))} concurrent writers), one after the "
+             f"other on the same cores |",
+             "| messages/s by concurrent publishers | " + ", ".join(
+                 f"{w}: {rate}" for w, rate in
+                 result["ceiling"]["broker_messages_per_second_by_publishers"].items()) + " |",
              "| writes/s by concurrent writers | " + ", ".join(
                  f"{w}: {rate}" for w, rate in
                  result["ceiling"]["database_writes_per_second_by_writers"].items()) + " |",
              f"| fraction of the ceiling | {result['fraction_of_ceiling']:.0%} |",
-             f"| per petition | {result['per_petition']['messages']} messages, "
+             f"| the broker alone, the database alone | "
+             f"{result['ceiling']['broker_alone_petitions_per_second']}, "
+             f"{result['ceiling']['database_alone_petitions_per_second']} petitions/s "
+             f"(the rate is {result['fraction_of_database_alone']:.0%} of the database's) |",
+             f"| per petition | {result['per_petition']['messages']} messages "
+             f"({result['per_petition']['deliveries']} deliveries), "
              f"{result['per_petition']['writes']} writes |"]
     half = result["half_load"]
     for load, hops_ms in (("at full load", result["hops_ms"]),
