@@ -18,6 +18,7 @@ from eventlet.event import Event
 from marshmallow import INCLUDE, Schema, ValidationError, fields
 from nameko.web import server
 from nameko.web.handlers import HttpRequestHandler
+from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
 
 from shared import auth, errors
@@ -244,6 +245,16 @@ class HttpEntrypoint(HttpRequestHandler):
         self.render_error = render_error or (lambda status, *args: (status,
                                                                     error_body(status, *args)))
 
+    def setup(self):
+        super().setup()
+        # What every request passes the handler, checked once here (a mismatch stops the
+        # service from starting): nameko checks it at each request, with inspect.
+        rule = Rule(self.url)
+        Map([rule])  # which names the rule's variables
+        self.check_signature((None,), {**dict.fromkeys(rule.arguments),
+                                       **({"body": None} if self.body is not None else {}),
+                                       **({"query": None} if self.query is not None else {})})
+
     def get_entrypoint_parameters(self, request):
         args, path_values = super().get_entrypoint_parameters(request)
         kwargs = dict(path_values)
@@ -293,7 +304,6 @@ class HttpEntrypoint(HttpRequestHandler):
             caller = self.authenticate(request)
             self.authorize(request, caller)
             args, kwargs = self.get_entrypoint_parameters(request)
-            self.check_signature(args, kwargs)
             done = Event()
             self.container.spawn_worker(
                 self, args, kwargs,
