@@ -59,6 +59,10 @@ HOPS = {"raised -> dispatched": ("petition.raised.v1", "petition.dispatched.v1")
         "intake -> closed": ("petition.raised.v1", "petition.closed.v1")}
 SERVICES = ("grid", "petition", "volunteer", "funding")
 CEILING_CLIENTS = (1, 2, 4, 8)
+# What bench/runs.json keeps of each run; runs are compared when these are the same.
+RECORDED = ("at", "code", "petitions", "clients", "instances", "petitions_per_second",
+            "fraction_of_ceiling", "fraction_of_database_alone")
+COMPARABLE = ("code", "petitions", "clients", "instances")
 # The latency target holds at half of the maximum load: a quarter as many petitions as
 # the full-load run, at least this many, started at half its rate.
 HALF_LOAD_MIN = 100
@@ -330,6 +334,7 @@ def paced(workforce, rate, count, first):
 
 
 def run(petitions, clients, log_dir, instances=1, profile_dir=None):
+    code = code_version()
     env = infra.up()
     vhost, amqp_uri = infra.add_vhost("bench", env["AMQP_URI"])
     prefix = infra.new_database_prefix()
@@ -389,7 +394,8 @@ def run(petitions, clients, log_dir, instances=1, profile_dir=None):
                             "petitions_per_second": round(most, 2)},
                 "fraction_of_ceiling": round(rate / most, 3),
                 "fraction_of_database_alone": round(rate / (database / writes), 3),
-                "peak_rss_mb": peak, "at": datetime.now(UTC).isoformat(timespec="seconds")}
+                "peak_rss_mb": peak, "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "code": code}
     finally:
         platform.stop_all()
         for name in client.list_database_names():
@@ -440,14 +446,41 @@ def table(result):
     return "\n".join(lines)
 
 
+def code_version():
+    """The commit measured, marked ``+changes`` when the working tree differs from it."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                             cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return commit + ("+changes" if changed else "")
+
+
+def spread(runs):
+    """A row of the recorded runs of the same code and load: one run's rate varies far
+    more from the next on this machine than most changes move it."""
+    rates = ", ".join(f"{r['petitions_per_second']}" for r in runs)
+    fractions = sorted(r["fraction_of_ceiling"] for r in runs)
+    return (f"| runs of this code at this load ({runs[0]['code']}), petitions/s | {rates}; "
+            f"{fractions[0]:.0%} to {fractions[-1]:.0%} of their ceilings, median "
+            f"{fractions[len(fractions) // 2]:.0%} |")
+
+
 def write(result):
+    """The run in bench/results.json, beside the earlier ones in bench/runs.json, and its
+    table, with the spread of the runs of the same code, in the README."""
     (ROOT / "bench").mkdir(exist_ok=True)
     (ROOT / "bench" / "results.json").write_text(json.dumps(result, indent=2) + "\n")
+    history = ROOT / "bench" / "runs.json"
+    runs = json.loads(history.read_text()) if history.exists() else []
+    runs.append({key: result[key] for key in RECORDED})
+    history.write_text(json.dumps(runs, indent=1) + "\n")
+    same = [r for r in runs if all(r[key] == result[key] for key in COMPARABLE)]
     readme = ROOT / "README.md"
     text = readme.read_text()
     start = text.index("<!-- bench:start -->") + len("<!-- bench:start -->")
     end = text.index("<!-- bench:end -->")
-    readme.write_text(text[:start] + "\n" + table(result) + "\n" + text[end:])
+    readme.write_text(text[:start] + "\n" + table(result) + "\n" + spread(same) + "\n"
+                      + text[end:])
 
 
 def main():
