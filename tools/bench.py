@@ -426,11 +426,11 @@ def table(result):
              "| writes/s by concurrent writers | " + ", ".join(
                  f"{w}: {rate}" for w, rate in
                  result["ceiling"]["database_writes_per_second_by_writers"].items()) + " |",
-             f"| fraction of the ceiling | {result['fraction_of_ceiling']:.0%} |",
+             f"| fraction of the ceiling | {result['fraction_of_ceiling']:.1%} |",
              f"| the broker alone, the database alone | "
              f"{result['ceiling']['broker_alone_petitions_per_second']}, "
              f"{result['ceiling']['database_alone_petitions_per_second']} petitions/s "
-             f"(the rate is {result['fraction_of_database_alone']:.0%} of the database's) |",
+             f"(the rate is {result['fraction_of_database_alone']:.1%} of the database's) |",
              f"| per petition | {result['per_petition']['messages']} messages "
              f"({result['per_petition']['deliveries']} deliveries), "
              f"{result['per_petition']['writes']} writes |"]
@@ -447,11 +447,14 @@ def table(result):
 
 
 def code_version():
-    """The commit measured, marked ``+changes`` when the working tree differs from it."""
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+    """The last commit that changed what the bench measures (the services, the shared
+    library, the tools and the deployment's configuration), marked ``+changes`` when the
+    working tree differs from it there: a commit of the README alone changes nothing."""
+    paths = ["services", "shared", "tools", "deploy", "requirements.lock"]
+    commit = subprocess.run(["git", "log", "-1", "--format=%h", "--", *paths], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
-    changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                             cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                              *paths], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     return commit + ("+changes" if changed else "")
 
 
@@ -461,8 +464,8 @@ def spread(runs):
     rates = ", ".join(f"{r['petitions_per_second']}" for r in runs)
     fractions = sorted(r["fraction_of_ceiling"] for r in runs)
     return (f"| runs of this code at this load ({runs[0]['code']}), petitions/s | {rates}; "
-            f"{fractions[0]:.0%} to {fractions[-1]:.0%} of their ceilings, median "
-            f"{fractions[len(fractions) // 2]:.0%} |")
+            f"{fractions[0]:.1%} to {fractions[-1]:.1%} of their ceilings, median "
+            f"{fractions[len(fractions) // 2]:.1%} |")
 
 
 def write(result):

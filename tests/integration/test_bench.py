@@ -29,4 +29,4 @@ def test_the_record_shows_the_spread_of_the_runs_of_the_same_code():
             for rate, fraction in ((6.7, 0.45), (8.5, 0.59), (6.4, 0.43))]
 
     assert spread(runs) == ("| runs of this code at this load (abc1234), petitions/s | "
-                            "6.7, 8.5, 6.4; 43% to 59% of their ceilings, median 45% |")
+                            "6.7, 8.5, 6.4; 43.0% to 59.0% of their ceilings, median 45.0% |")
