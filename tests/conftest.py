@@ -20,7 +20,10 @@ import pytest  # noqa: E402
 from pymongo import MongoClient, monitoring  # noqa: E402
 
 from tools import infra  # noqa: E402
-from tools.infra import new_database_prefix  # noqa: E402, F401 - the tests' prefixes
+from tools.infra import (  # noqa: E402, F401 - the tests' prefixes
+    drop_databases,
+    new_database_prefix,
+)
 
 
 def poll(check, timeout=20, interval=0.05, what="the condition"):
@@ -62,12 +65,6 @@ def infrastructure():
 
 def new_vhost(infrastructure):
     return infra.add_vhost("test", infrastructure["AMQP_URI"])
-
-
-def drop_databases(client, prefix):
-    for name in client.list_database_names():
-        if name.startswith(prefix):
-            client.drop_database(name)
 
 
 @pytest.fixture(scope="session")

@@ -88,6 +88,13 @@ def new_database_prefix():
     return "t" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(6))
 
 
+def drop_databases(client, prefix):
+    """Drop a run's databases: every one whose name starts with its prefix."""
+    for name in client.list_database_names():
+        if name.startswith(prefix):
+            client.drop_database(name)
+
+
 def ensure_rabbitmq():
     if listening(5672):
         return AMQP_URI
