@@ -60,6 +60,7 @@ HOPS = {"raised -> dispatched": ("petition.raised.v1", "petition.dispatched.v1")
         "intake -> closed": ("petition.raised.v1", "petition.closed.v1")}
 SERVICES = ("grid", "petition", "volunteer", "funding")
 CEILING_CLIENTS = (1, 2, 4, 8)
+CEILING_ROUNDS = 3
 # What bench/runs.json keeps of each run; runs are compared when these are the same.
 RECORDED = ("at", "code", "petitions", "clients", "instances", "petitions_per_second",
             "fraction_of_ceiling", "fraction_of_database_alone")
@@ -267,12 +268,13 @@ def broker_ceiling(amqp_uri, fan_outs, publishers=1, sample=6500):
         binding(exchange, routing_key=f"reach.{reach}")
         for reach in range(n + 1, max(fan_outs) + 1)]) for n in range(max(fan_outs))]
     consuming, received, listening = Connection(amqp_uri), [], threading.Event()
+    deliveries = sum(fan_outs)
 
     def consume():
         with consuming.Consumer(queues, callbacks=[lambda b, m: (received.append(1), m.ack())],
                                 prefetch_count=200):
             listening.set()
-            while len(received) < sum(fan_outs):
+            while len(received) < deliveries:
                 consuming.drain_events(timeout=10)
 
     def publish(share):
@@ -298,7 +300,7 @@ def broker_ceiling(amqp_uri, fan_outs, publishers=1, sample=6500):
     return len(fan_outs) / elapsed
 
 
-def measure_ceiling(env, work, rounds=3):
+def measure_ceiling(env, work, rounds=CEILING_ROUNDS):
     """The broker's messages and the database's writes per second, by concurrent clients:
     the best of ``rounds`` measurements at each concurrency, each round measuring every
     one, so that a slow minute of the machine does not spoil all of one concurrency's (the
@@ -441,10 +443,10 @@ def table(result):
              f"| ceiling of this machine for the same work | "
              f"{result['ceiling']['petitions_per_second']} petitions/s: a petition's messages "
              f"at {result['ceiling']['broker_messages_per_second']} messages/s (each to as many "
-             f"queues as the flow's, the best of three measurements at each of "
+             f"queues as the flow's, the best of {CEILING_ROUNDS} measurements at each of "
              f"{', '.join(map(str, CEILING_CLIENTS))} concurrent publishers) and its writes at "
              f"{result['ceiling']['database_writes_per_second']} writes/s (with the flow's "
-             f"indexes, the best of three measurements at each of "
+             f"indexes, the best of {CEILING_ROUNDS} measurements at each of "
              f"{', '.join(map(str, CEILING_CLIENTS))} concurrent writers), one after the "
              f"other on the same cores |",
              "| messages/s by concurrent publishers | " + ", ".join(
